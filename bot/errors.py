@@ -1,0 +1,20 @@
+"""The roots of the domain exception tree.
+
+Every failure that should end in a message to a Discord user derives from ``BotError``. Exceptions
+carry the facts the message needs (as attributes); ``bot.messages.describe_error`` turns them into
+words in one place. Nothing here imports discord.
+"""
+
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """A failure that ends in a message to the user. Nothing is charged for it."""
+
+
+class UserInputError(BotError):
+    """The user asked for something the bot refuses; the message says what to change."""
+
+
+class UpstreamError(BotError):
+    """Something outside the bot failed (the Images API, Discord); the message says what happened."""

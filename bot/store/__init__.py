@@ -1,0 +1,30 @@
+"""Persistent state in SQLite: quotas, jobs (reservations), server settings and secrets.
+
+No discord import here: ids are plain ints and every time-dependent call takes ``now``.
+"""
+
+from bot.store.database import SchemaVersionError, StoreClosedError, StoreError
+from bot.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
+from bot.store.periods import PERIODS, Period, period_end, period_start
+from bot.store.quotas import MAX_AMOUNT, MAX_LIMIT, QuotaExceeded, QuotaPolicy, QuotaStatus, Reservation
+from bot.store.store import Store
+
+__all__ = [
+    "LATEST_VERSION",
+    "MAX_AMOUNT",
+    "MAX_LIMIT",
+    "MIGRATIONS",
+    "PERIODS",
+    "Migration",
+    "Period",
+    "QuotaExceeded",
+    "QuotaPolicy",
+    "QuotaStatus",
+    "Reservation",
+    "SchemaVersionError",
+    "Store",
+    "StoreClosedError",
+    "StoreError",
+    "period_end",
+    "period_start",
+]

@@ -1,0 +1,226 @@
+"""The SQLite connection: opening, pragmas, migrations and serialised transactions.
+
+One aiosqlite connection per process. aiosqlite runs statements on its own thread, but coroutines
+sharing the connection would interleave their statements inside one transaction, so ``Database``
+serialises whole transactions with an ``asyncio.Lock``. Writes use ``BEGIN IMMEDIATE``, which takes
+SQLite's write lock before the first read, so two processes sharing the file (sharded bots) can't
+both read the same quota and both spend it; the other one waits up to ``busy_timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from bot.store.migrations import MIGRATIONS, Migration
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Transaction = Callable[[aiosqlite.Connection], Awaitable[T]]
+Undo = Callable[[aiosqlite.Connection, T], Awaitable[None]]
+
+BUSY_TIMEOUT_MS = 10_000
+
+
+class StoreError(Exception):
+    """The database can't be used (a programming or deployment problem, not a user's)."""
+
+
+class SchemaVersionError(StoreError):
+    """The database file was written by a newer version of the bot."""
+
+    def __init__(self, found: int, supported: int) -> None:
+        super().__init__(
+            f"the database schema is version {found}, but this version of the bot only knows up to "
+            f"version {supported}; run the newer bot version or point it at another database file"
+        )
+        self.found = found
+        self.supported = supported
+
+
+class StoreClosedError(StoreError):
+    def __init__(self) -> None:
+        super().__init__("the store is closed")
+
+
+def is_memory(path: str | os.PathLike[str]) -> bool:
+    return os.fspath(path) in (":memory:", "")
+
+
+async def connect(path: str | os.PathLike[str]) -> aiosqlite.Connection:
+    """Open ``path`` (creating its folder) with WAL, busy_timeout and foreign keys enabled."""
+    if not is_memory(path):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # isolation_level=None: the sqlite3 module never opens transactions behind our back; we issue
+    # BEGIN/COMMIT ourselves.
+    db = await aiosqlite.connect(os.fspath(path), isolation_level=None)
+    try:
+        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        await db.execute("PRAGMA foreign_keys = ON")
+        if not is_memory(path):
+            (mode,) = await _fetchone(db, "PRAGMA journal_mode = WAL")
+            if str(mode).lower() != "wal":
+                log.warning("SQLite refused WAL mode (journal_mode=%s); concurrency will suffer", mode)
+            # FULL: a commit survives power loss too; writes are a few per image, so the fsync is cheap.
+            await db.execute("PRAGMA synchronous = FULL")
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
+
+async def _fetchone(db: aiosqlite.Connection, sql: str, params: Sequence[object] = ()) -> tuple:
+    rows = await db.execute_fetchall(sql, params)
+    return tuple(next(iter(rows)))
+
+
+async def user_version(db: aiosqlite.Connection) -> int:
+    (version,) = await _fetchone(db, "PRAGMA user_version")
+    return int(version)
+
+
+async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+    """Apply the pending migrations in order; return the versions applied (empty if up to date).
+
+    Each migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the
+    ``PRAGMA user_version`` that records it, and the version is re-read under the write lock, so two
+    processes starting at once never apply a migration twice.
+    """
+    versions = [m.version for m in migrations]
+    if versions != sorted(set(versions)) or (versions and versions[0] < 1):
+        raise ValueError(f"migration versions must be unique, ascending and >= 1: {versions}")
+    latest = versions[-1] if versions else 0
+
+    current = await user_version(db)
+    if current > latest:
+        raise SchemaVersionError(current, latest)
+    applied: list[int] = []
+    for migration in migrations:
+        if migration.version <= current:
+            continue
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            current = await user_version(db)
+            if current > latest:
+                raise SchemaVersionError(current, latest)
+            if migration.version > current:
+                for statement in migration.statements():
+                    await db.execute(statement)
+                await db.execute(f"PRAGMA user_version = {int(migration.version)}")
+                applied.append(migration.version)
+            await db.execute("COMMIT")
+        except BaseException:
+            await _rollback(db)
+            raise
+        if applied and applied[-1] == migration.version:
+            log.info("applied database migration %d (%s)", migration.version, migration.description)
+    return applied
+
+
+async def _rollback(db: aiosqlite.Connection) -> None:
+    try:
+        await db.execute("ROLLBACK")
+    except sqlite3.OperationalError:
+        pass  # no transaction open (BEGIN itself failed, or COMMIT already went through)
+    except ValueError:
+        pass  # the connection was closed under us
+
+
+class Database:
+    """A connection plus the lock that serialises transactions on it."""
+
+    def __init__(self, db: aiosqlite.Connection) -> None:
+        self._db: aiosqlite.Connection | None = db
+        self._lock = asyncio.Lock()
+        self._writes: set[asyncio.Future[Any]] = set()  # write transactions (and undos) still running
+
+    @classmethod
+    async def open(
+        cls, path: str | os.PathLike[str], migrations: Sequence[Migration] = MIGRATIONS
+    ) -> Database:
+        db = await connect(path)
+        try:
+            await migrate(db, migrations)
+        except BaseException:
+            await db.close()
+            raise
+        return cls(db)
+
+    @property
+    def closed(self) -> bool:
+        return self._db is None
+
+    async def close(self) -> None:
+        """Wait for the writes in progress (including undos for cancelled callers), then close.
+        Idempotent."""
+        while self._writes:
+            await asyncio.gather(*self._writes, return_exceptions=True)
+        db, self._db = self._db, None
+        if db is None:
+            return
+        async with self._lock:  # a read in progress finishes first
+            await db.close()
+
+    async def write(self, transaction: Transaction[T], *, undo: Undo[T] | None = None) -> T:
+        """Run ``transaction(connection)`` in ``BEGIN IMMEDIATE``; commit, or roll back on any error.
+
+        The transaction runs in its own task: if the caller is cancelled, it still ends in COMMIT or
+        ROLLBACK instead of stopping half-way. If it commits after its caller was cancelled (so
+        nobody will ever see the result), ``undo(connection, result)`` runs as a write of its own:
+        a cancelled reservation must not hold quota.
+        """
+        if self._db is None:
+            raise StoreClosedError
+        task = self._spawn(self._run(transaction, "BEGIN IMMEDIATE"))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            task.add_done_callback(lambda done: self._after_cancelled(done, undo))
+            raise
+
+    def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
+        task = asyncio.ensure_future(coro)
+        self._writes.add(task)
+        task.add_done_callback(self._writes.discard)
+        return task
+
+    def _after_cancelled(self, task: asyncio.Future[T], undo: Undo[T] | None) -> None:
+        if task.cancelled() or task.exception() is not None:  # retrieved: no "never retrieved" log
+            return
+        if undo is None or self._db is None:
+            return
+        result = task.result()
+        self._spawn(self._run(lambda db: undo(db, result), "BEGIN IMMEDIATE")).add_done_callback(_log_failure)
+
+    async def read(self, transaction: Transaction[T]) -> T:
+        """Run ``transaction(connection)`` in a read transaction: one consistent snapshot."""
+        return await self._run(transaction, "BEGIN")
+
+    async def _run(self, transaction: Transaction[T], begin: str) -> T:
+        async with self._lock:
+            db = self._db
+            if db is None:
+                raise StoreClosedError
+            try:
+                await db.execute(begin)
+                result = await transaction(db)
+                await db.execute("COMMIT")
+            except BaseException:
+                # Shielded so that even a second cancellation can't skip it. aiosqlite runs
+                # statements in order, so the ROLLBACK lands before any later transaction's BEGIN.
+                await asyncio.shield(_rollback(db))
+                raise
+            return result
+
+
+def _log_failure(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("undoing the write of a cancelled caller failed", exc_info=task.exception())

@@ -1,0 +1,128 @@
+"""The versioned database schema.
+
+Each migration is a version number and an SQL script. ``bot.store.database.migrate`` applies the
+pending ones in order, each in its own ``BEGIN IMMEDIATE`` transaction that also sets
+``PRAGMA user_version``, so a migration is applied entirely or not at all. Never edit a migration
+that has shipped: append a new one.
+
+Conventions: timestamps are INTEGER microseconds since the Unix epoch (UTC); ids are Discord
+snowflakes (INTEGER).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    script: str
+
+    def statements(self) -> list[str]:
+        return split_statements(self.script)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into complete statements.
+
+    ``sqlite3.Cursor.executescript`` would COMMIT any open transaction first, so migrations run
+    statement by statement instead. ``sqlite3.complete_statement`` knows about string literals,
+    comments and ``CREATE TRIGGER ... END;`` bodies, so a ``;`` inside them does not split.
+    """
+    statements: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            statement = pending.strip()
+            if _has_code(statement):
+                statements.append(statement)
+            pending = ""
+    if _has_code(pending[:-1]):
+        raise ValueError(f"incomplete SQL statement at the end of the script: {pending[:-1].strip()!r}")
+    return statements
+
+
+def _has_code(sql: str) -> bool:
+    """True unless ``sql`` is only whitespace, ``--`` comments and semicolons."""
+    lines = (line.split("--", 1)[0] for line in sql.splitlines())
+    return any(line.strip().strip(";").strip() for line in lines)
+
+
+_V1 = """
+-- A server's own quota policy; absent = the default from the environment.
+CREATE TABLE guild_settings (
+    guild_id    INTEGER PRIMARY KEY,
+    quota_limit INTEGER NOT NULL CHECK (quota_limit BETWEEN 0 AND 1000000),
+    period      TEXT    NOT NULL CHECK (period IN ('day', 'week', 'month'))
+);
+
+-- Per-user limit overrides (replace the server limit for that user; the period stays the server's).
+CREATE TABLE user_limits (
+    guild_id    INTEGER NOT NULL,
+    user_id     INTEGER NOT NULL,
+    quota_limit INTEGER NOT NULL CHECK (quota_limit BETWEEN 0 AND 1000000),
+    PRIMARY KEY (guild_id, user_id)
+) WITHOUT ROWID;
+
+-- Extra images for one user; each grant counts in the period it was created in.
+CREATE TABLE grants (
+    id         INTEGER PRIMARY KEY,
+    guild_id   INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL,
+    amount     INTEGER NOT NULL CHECK (amount >= 1),
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX grants_by_user ON grants (guild_id, user_id, created_at);
+
+-- The last time an admin reset a user's usage: committed images settled at or before it no longer count.
+CREATE TABLE usage_resets (
+    guild_id INTEGER NOT NULL,
+    user_id  INTEGER NOT NULL,
+    reset_at INTEGER NOT NULL,
+    PRIMARY KEY (guild_id, user_id)
+) WITHOUT ROWID;
+
+-- One row per image job. Today a job is a quota reservation:
+--   reserved  -> images held while the job is in flight (counts `amount`)
+--   committed -> delivered; counts `charged` (0..amount), the rest was released
+--   refunded  -> failed or abandoned; counts nothing
+-- `state` has no CHECK on purpose: the job queue will add in-flight states, and every state other
+-- than 'committed' and 'refunded' holds `amount` images. AUTOINCREMENT: ids are never reused, so a
+-- late settle/refund of an old job can never touch a new one.
+CREATE TABLE jobs (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    guild_id   INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL,
+    channel_id INTEGER,
+    kind       TEXT    NOT NULL,
+    details    TEXT    NOT NULL DEFAULT '{}',
+    state      TEXT    NOT NULL DEFAULT 'reserved',
+    amount     INTEGER NOT NULL CHECK (amount >= 1),
+    charged    INTEGER NOT NULL DEFAULT 0 CHECK (charged BETWEEN 0 AND amount),
+    owner      TEXT    NOT NULL DEFAULT 'default',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    settled_at INTEGER
+);
+CREATE INDEX jobs_by_user ON jobs (guild_id, user_id, created_at);
+CREATE INDEX jobs_in_flight ON jobs (owner, id) WHERE state NOT IN ('committed', 'refunded');
+
+-- Per-database random secrets (e.g. the HMAC key that hashes user ids in logs).
+CREATE TABLE secrets (
+    name  TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+
+-- Small facts kept between runs (e.g. a digest of the slash commands last synced).
+CREATE TABLE meta (
+    name  TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (Migration(1, "quotas, jobs, secrets, meta", _V1),)
+LATEST_VERSION = MIGRATIONS[-1].version

@@ -1,0 +1,370 @@
+"""``Store``: the bot's persistent state behind one small async API.
+
+Quota protocol for every image job::
+
+    reservation = await store.reserve(guild, user, n, now=now)   # QuotaExceeded: refused, nothing written
+    try:
+        images = await call_upstream(...)
+        await deliver(images)
+    except BaseException:
+        await store.refund(reservation.id, now=now2)              # failure costs nothing
+        raise
+    await store.settle(reservation.id, len(images), now=now2)      # charge what was delivered
+
+``settle`` and ``refund`` are idempotent and the first one wins, so a retry can never double-charge.
+At start-up, ``refund_unfinished`` releases whatever a previous run left reserved.
+
+Every method that depends on time takes ``now`` (an aware datetime): the store never reads the clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import secrets as _secrets
+from collections import defaultdict
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Literal, Self
+
+import aiosqlite
+
+from bot.store import quotas
+from bot.store.database import Database
+from bot.store.migrations import MIGRATIONS, Migration
+from bot.store.periods import Period, as_utc, from_micros, to_micros, validate_period
+from bot.store.quotas import (
+    COMMITTED,
+    REFUNDED,
+    RESERVED,
+    QuotaExceeded,
+    QuotaPolicy,
+    QuotaStatus,
+    Reservation,
+    check_amount,
+    check_id,
+    check_int,
+    check_limit,
+)
+
+log = logging.getLogger(__name__)
+
+SECRET_BYTES = 32
+
+
+class Store:
+    """Quotas, jobs and secrets in one SQLite database. Build it with ``await Store.open(...)``."""
+
+    def __init__(self, database: Database, default_policy: QuotaPolicy, owner: str) -> None:
+        self._database = database
+        self._default = default_policy
+        self._owner = owner
+        self._secrets: dict[str, bytes] = {}
+
+    @classmethod
+    async def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        default_policy: QuotaPolicy,
+        owner: str = "default",
+        migrations: tuple[Migration, ...] = MIGRATIONS,
+    ) -> Store:
+        """Open (creating it and its folder if needed) and migrate the database at ``path``.
+
+        ``owner`` names the process that writes reservations: ``refund_unfinished`` only refunds the
+        owner's own. One bot process: keep the default. Several processes sharing one file (shards):
+        give each a stable name of its own, so one restarting doesn't refund the others' jobs in flight.
+        """
+        if not isinstance(default_policy, QuotaPolicy):
+            raise TypeError("default_policy must be a QuotaPolicy")
+        if not isinstance(owner, str) or not owner:
+            raise ValueError("owner must be a non-empty string")
+        database = await Database.open(path, migrations)
+        return cls(database, default_policy, owner)
+
+    async def close(self) -> None:
+        await self._database.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @property
+    def default_policy(self) -> QuotaPolicy:
+        return self._default
+
+    # --- server and user settings ---
+
+    async def server_policy(self, guild_id: int) -> tuple[QuotaPolicy, Literal["server", "default"]]:
+        check_id("guild_id", guild_id)
+        return await self._database.read(lambda db: quotas.server_policy(db, guild_id, self._default))
+
+    async def set_server_policy(
+        self, guild_id: int, *, limit: int, period: Period | None = None
+    ) -> QuotaPolicy:
+        """Set the server's own limit, and its period (``None`` keeps the current one)."""
+        check_id("guild_id", guild_id)
+        check_limit(limit)
+        if period is not None:
+            validate_period(period)
+
+        async def run(db: aiosqlite.Connection) -> QuotaPolicy:
+            current, _ = await quotas.server_policy(db, guild_id, self._default)
+            policy = QuotaPolicy(limit, period or current.period)
+            await db.execute(
+                "INSERT INTO guild_settings (guild_id, quota_limit, period) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET quota_limit = excluded.quota_limit, "
+                "period = excluded.period",
+                (guild_id, policy.limit, policy.period),
+            )
+            return policy
+
+        return await self._database.write(run)
+
+    async def set_user_limit(self, guild_id: int, user_id: int, limit: int | None) -> None:
+        """Override one user's limit (the period stays the server's); ``None`` removes the override."""
+        check_id("guild_id", guild_id)
+        check_id("user_id", user_id)
+        if limit is not None:
+            check_limit(limit)
+
+        async def run(db: aiosqlite.Connection) -> None:
+            if limit is None:
+                await db.execute(
+                    "DELETE FROM user_limits WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
+                )
+            else:
+                await db.execute(
+                    "INSERT INTO user_limits (guild_id, user_id, quota_limit) VALUES (?, ?, ?) "
+                    "ON CONFLICT (guild_id, user_id) DO UPDATE SET quota_limit = excluded.quota_limit",
+                    (guild_id, user_id, limit),
+                )
+
+        await self._database.write(run)
+
+    async def grant(self, guild_id: int, user_id: int, amount: int, *, now: datetime) -> QuotaStatus:
+        """Give the user ``amount`` extra images for the current period only."""
+        check_id("guild_id", guild_id)
+        check_id("user_id", user_id)
+        check_amount(amount)
+        at = to_micros(now)
+
+        async def run(db: aiosqlite.Connection) -> QuotaStatus:
+            await db.execute(
+                "INSERT INTO grants (guild_id, user_id, amount, created_at) VALUES (?, ?, ?, ?)",
+                (guild_id, user_id, amount, at),
+            )
+            return await quotas.status(db, guild_id, user_id, self._default, now)
+
+        return await self._database.write(run)
+
+    async def reset_usage(self, guild_id: int, user_id: int, *, now: datetime) -> QuotaStatus:
+        """Forget the images the user was charged so far; jobs in flight stay reserved (and are charged
+        when they settle); grants stay."""
+        check_id("guild_id", guild_id)
+        check_id("user_id", user_id)
+        at = to_micros(now)
+
+        async def run(db: aiosqlite.Connection) -> QuotaStatus:
+            await db.execute(
+                "INSERT INTO usage_resets (guild_id, user_id, reset_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id, user_id) DO UPDATE SET reset_at = MAX(reset_at, excluded.reset_at)",
+                (guild_id, user_id, at),
+            )
+            return await quotas.status(db, guild_id, user_id, self._default, now)
+
+        return await self._database.write(run)
+
+    # --- reading quotas ---
+
+    async def status(self, guild_id: int, user_id: int, *, now: datetime) -> QuotaStatus:
+        check_id("guild_id", guild_id)
+        check_id("user_id", user_id)
+        as_utc(now)
+        return await self._database.read(lambda db: quotas.status(db, guild_id, user_id, self._default, now))
+
+    async def guild_overview(self, guild_id: int, *, now: datetime, limit: int = 25) -> list[QuotaStatus]:
+        """Users with usage, reservations or grants this period or a limit override; most used first."""
+        check_id("guild_id", guild_id)
+        check_int("limit", limit, 1, 1000)
+        as_utc(now)
+        found = await self._database.read(lambda db: quotas.statuses(db, guild_id, self._default, now))
+        shown = [s for s in found.values() if s.used or s.reserved or s.granted or s.limit_source == "user"]
+        shown.sort(key=lambda s: (-s.used, -s.reserved, -s.granted, s.user_id))
+        return shown[:limit]
+
+    # --- reservations ---
+
+    async def reserve(
+        self,
+        guild_id: int,
+        user_id: int,
+        amount: int,
+        *,
+        now: datetime,
+        channel_id: int | None = None,
+        kind: str = "imagine",
+        details: dict[str, Any] | None = None,
+    ) -> Reservation:
+        """Hold ``amount`` images for a job, atomically. Raises ``QuotaExceeded`` (nothing written)
+        when the user has fewer left. If the caller is cancelled, the hold is released."""
+        check_id("guild_id", guild_id)
+        check_id("user_id", user_id)
+        check_amount(amount)
+        if channel_id is not None:
+            check_id("channel_id", channel_id)
+        if not isinstance(kind, str) or not kind:
+            raise ValueError("kind must be a non-empty string")
+        details_json = json.dumps(details or {}, separators=(",", ":"), sort_keys=True)
+        at = to_micros(now)
+        created = from_micros(at)
+
+        async def run(db: aiosqlite.Connection) -> Reservation:
+            before = await quotas.status(db, guild_id, user_id, self._default, now)
+            if amount > before.remaining:
+                raise QuotaExceeded(before, amount)
+            cursor = await db.execute(
+                "INSERT INTO jobs (guild_id, user_id, channel_id, kind, details, state, amount, charged, "
+                "owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                (guild_id, user_id, channel_id, kind, details_json, RESERVED, amount, self._owner, at, at),
+            )
+            job_id = cursor.lastrowid
+            assert job_id is not None
+            return Reservation(
+                job_id, guild_id, user_id, amount, created, quotas.with_reserved(before, amount)
+            )
+
+        async def undo(db: aiosqlite.Connection, reservation: Reservation) -> None:
+            await self._finish(db, reservation.id, REFUNDED, 0, at)
+
+        return await self._database.write(run, undo=undo)
+
+    async def settle(self, reservation_id: int, charged: int, *, now: datetime) -> None:
+        """Charge ``charged`` (0..amount) images of a reservation and release the rest.
+
+        Idempotent: if the reservation was already settled or refunded, nothing changes.
+        """
+        check_id("reservation_id", reservation_id)
+        check_int("charged", charged, 0, quotas.MAX_AMOUNT)
+        at = to_micros(now)
+
+        async def run(db: aiosqlite.Connection) -> None:
+            row = await quotas.job_row(db, reservation_id)
+            if row is None:
+                raise ValueError(f"no reservation with id {reservation_id}")
+            amount = row[2]
+            if charged > amount:
+                raise ValueError(f"charged ({charged}) is more than the reservation's amount ({amount})")
+            await self._finish(db, reservation_id, COMMITTED, charged, at)
+
+        await self._database.write(run)
+
+    async def refund(self, reservation_id: int, *, now: datetime) -> None:
+        """Release a reservation entirely. Idempotent; does nothing if it was already settled."""
+        check_id("reservation_id", reservation_id)
+        at = to_micros(now)
+
+        async def run(db: aiosqlite.Connection) -> None:
+            if await quotas.job_row(db, reservation_id) is None:
+                raise ValueError(f"no reservation with id {reservation_id}")
+            await self._finish(db, reservation_id, REFUNDED, 0, at)
+
+        await self._database.write(run)
+
+    async def _finish(self, db: aiosqlite.Connection, job_id: int, state: str, charged: int, at: int) -> bool:
+        """Move an in-flight job to ``state``; False (and no change) if it already left flight."""
+        cursor = await db.execute(
+            "UPDATE jobs SET state = ?, charged = ?, settled_at = ?, updated_at = ? "
+            "WHERE id = ? AND state NOT IN ('committed', 'refunded')",
+            (state, charged, at, at, job_id),
+        )
+        if cursor.rowcount == 0:
+            log.debug("job %d already settled; %s ignored", job_id, state)
+        return cursor.rowcount > 0
+
+    async def refund_unfinished(self, *, now: datetime) -> list[Reservation]:
+        """Refund every reservation this owner left 'reserved' (call once at start-up, before taking
+        new jobs) and return them, with each user's status after the refunds."""
+        at = to_micros(now)
+
+        async def run(db: aiosqlite.Connection) -> list[Reservation]:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT id, guild_id, user_id, amount, created_at FROM jobs "
+                    "WHERE owner = ? AND state = ? ORDER BY id",
+                    (self._owner, RESERVED),
+                )
+            )
+            if not rows:
+                return []
+            await db.execute(
+                "UPDATE jobs SET state = ?, charged = 0, settled_at = ?, updated_at = ? "
+                "WHERE owner = ? AND state = ?",
+                (REFUNDED, at, at, self._owner, RESERVED),
+            )
+            by_guild: dict[int, set[int]] = defaultdict(set)
+            for _, guild_id, user_id, _, _ in rows:
+                by_guild[guild_id].add(user_id)
+            after: dict[tuple[int, int], QuotaStatus] = {}
+            for guild_id, users in by_guild.items():
+                for user_id in users:
+                    after[guild_id, user_id] = await quotas.status(db, guild_id, user_id, self._default, now)
+            return [
+                Reservation(job_id, guild_id, user_id, amount, from_micros(created), after[guild_id, user_id])
+                for job_id, guild_id, user_id, amount, created in rows
+            ]
+
+        refunded = await self._database.write(run)
+        if refunded:
+            log.info("refunded %d reservation(s) left unfinished by a previous run", len(refunded))
+        return refunded
+
+    # --- secrets ---
+
+    async def secret(self, name: str) -> bytes:
+        """32 random bytes created the first time ``name`` is asked for and kept forever in this
+        database (e.g. the HMAC key that hashes user ids in logs)."""
+        if not isinstance(name, str) or not name:
+            raise ValueError("secret name must be a non-empty string")
+        cached = self._secrets.get(name)
+        if cached is not None:
+            return cached
+
+        async def run(db: aiosqlite.Connection) -> bytes:
+            await db.execute(
+                "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, _secrets.token_bytes(SECRET_BYTES)),
+            )
+            rows = list(await db.execute_fetchall("SELECT value FROM secrets WHERE name = ?", (name,)))
+            return bytes(rows[0][0])
+
+        value = await self._database.write(run)
+        self._secrets[name] = value
+        return value
+
+    # --- meta ---
+
+    async def get_meta(self, name: str) -> str | None:
+        """A small fact kept between runs, or None if it was never set."""
+
+        async def run(db: aiosqlite.Connection) -> str | None:
+            rows = list(await db.execute_fetchall("SELECT value FROM meta WHERE name = ?", (name,)))
+            return str(rows[0][0]) if rows else None
+
+        return await self._database.read(run)
+
+    async def set_meta(self, name: str, value: str) -> None:
+        async def run(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO meta (name, value) VALUES (?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (name, value),
+            )
+
+        await self._database.write(run)
