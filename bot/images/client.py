@@ -1,0 +1,371 @@
+"""An aiohttp client for the OpenAI Images API (and OpenAI-compatible gateways).
+
+One request = one HTTP call, retried per ``bot.images.retry``. Fan-out (dall-e-3 takes n=1) is the
+job pipeline's business: see ``bot.images.models.request_batches``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random as _random
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp
+from multidict import CIMultiDict
+from yarl import URL
+
+from ._headers import header
+from ._response import detect_image_format, parse_images_body
+from .datatypes import (
+    EditRequest,
+    GeneratedImage,
+    GenerateRequest,
+    ImageResult,
+    InputImage,
+    VariationRequest,
+)
+from .errors import (
+    APIConnectionError,
+    APITimeout,
+    BadResponse,
+    ImagesAPIError,
+    error_from_response,
+    redact,
+)
+from .models import ModelSpec, get_model
+from .retry import DEFAULT_MAX_RETRIES, decide_retry, parse_rate_limit_headers
+from .sizes import normalize_size
+
+__all__ = ["ImagesClient"]
+
+log = logging.getLogger(__name__)
+
+_MAX_ERROR_BODY = 1024 * 1024
+_CHUNK = 64 * 1024
+_INLINE_PARSE_LIMIT = 256 * 1024
+
+Payload = tuple[str, Any]  # ("json", dict) or ("form", aiohttp.FormData)
+
+
+class ImagesClient:
+    """Calls ``/images/generations``, ``/images/edits`` and ``/images/variations``.
+
+    Construct anywhere (no event loop needed); the one shared ``aiohttp.ClientSession`` is created on
+    first use and closed by :meth:`aclose`. ``sleep`` (default ``asyncio.sleep``) waits between
+    retries; ``random`` feeds the backoff jitter.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str = "https://api.openai.com/v1",
+        max_retries: int = DEFAULT_MAX_RETRIES,
+        timeout: float = 300.0,
+        connect_timeout: float = 5.0,
+        max_download_bytes: int = 64 * 1024 * 1024,
+        download_timeout: float = 30.0,
+        random: Callable[[], float] = _random.random,
+        sleep: Callable[[float], Awaitable[object]] | None = None,
+    ) -> None:
+        if max_retries < 0:
+            raise ValueError("max_retries must be >= 0")
+        self._api_key = api_key
+        self._base_url = base_url.rstrip("/")
+        self._max_retries = max_retries
+        self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
+        self._max_download_bytes = max_download_bytes
+        self._download_timeout = aiohttp.ClientTimeout(total=download_timeout, sock_connect=connect_timeout)
+        self._random = random
+        self._sleep = sleep
+        self._session: aiohttp.ClientSession | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"ImagesClient(base_url={self._base_url!r}, max_retries={self._max_retries})"
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._closed:
+            raise RuntimeError("ImagesClient is closed")
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=self._timeout)
+        return self._session
+
+    async def aclose(self) -> None:
+        """Close the shared session. Idempotent; the client cannot be used afterwards."""
+        self._closed = True
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+    async def __aenter__(self) -> ImagesClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    # -- public operations -------------------------------------------------------------------------
+
+    async def generate(self, request: GenerateRequest) -> ImageResult:
+        """Text to image (JSON body)."""
+        spec = get_model(request.model)
+        _check_n(spec, request.n)
+        body: dict[str, Any] = {"model": spec.name, "prompt": request.prompt, "n": request.n}
+        body.update(
+            _optional_fields(
+                spec,
+                size=request.size,
+                quality=request.quality,
+                style=request.style,
+                background=request.background,
+                output_format=request.output_format,
+                user=request.user,
+            )
+        )
+        return await self._call("generations", spec, lambda: ("json", body))
+
+    async def edit(self, request: EditRequest) -> ImageResult:
+        """Image(s) + prompt (+ mask) to image.
+
+        Multipart: ``image`` for one image, repeated ``image[]`` for several, ``mask``.
+        """
+        spec = get_model(request.model)
+        _check_n(spec, request.n)
+        if not request.images:
+            raise ValueError("an edit needs at least one image")
+        fields: dict[str, Any] = {"model": spec.name, "prompt": request.prompt, "n": request.n}
+        fields.update(
+            _optional_fields(
+                spec,
+                size=request.size,
+                quality=request.quality,
+                background=request.background,
+                output_format=request.output_format,
+                user=request.user,
+            )
+        )
+        image_field = "image" if len(request.images) == 1 else "image[]"
+        files = [(image_field, image) for image in request.images]
+        if request.mask is not None:
+            files.append(("mask", request.mask))
+        return await self._call("edits", spec, lambda: ("form", _form(fields, files)))
+
+    async def vary(self, request: VariationRequest) -> ImageResult:
+        """Variations of one image (multipart; dall-e-2 only)."""
+        spec = get_model(request.model)
+        _check_n(spec, request.n)
+        fields: dict[str, Any] = {"model": spec.name, "n": request.n}
+        fields.update(_optional_fields(spec, size=request.size, user=request.user))
+        files = [("image", request.image)]
+        return await self._call("variations", spec, lambda: ("form", _form(fields, files)))
+
+    # -- the retry loop ----------------------------------------------------------------------------
+
+    async def _call(self, endpoint: str, spec: ModelSpec, payload: Callable[[], Payload]) -> ImageResult:
+        retries_done = 0
+        attempts = self._max_retries + 1
+        while True:
+            attempt = retries_done + 1
+            try:
+                result = await self._attempt(endpoint, payload())
+            except ImagesAPIError as error:
+                decision = decide_retry(
+                    error, retries_done=retries_done, max_retries=self._max_retries, random=self._random
+                )
+                if not decision.retry:
+                    log.warning(
+                        "images %s model=%s attempt %d/%d failed, giving up (%s): %s",
+                        endpoint,
+                        spec.name,
+                        attempt,
+                        attempts,
+                        decision.reason,
+                        error,
+                    )
+                    raise
+                log.warning(
+                    "images %s model=%s attempt %d/%d failed, retrying in %.2fs (%s): %s",
+                    endpoint,
+                    spec.name,
+                    attempt,
+                    attempts,
+                    decision.delay,
+                    decision.reason,
+                    error,
+                )
+                sleep = self._sleep or asyncio.sleep
+                await sleep(decision.delay)
+                retries_done += 1
+                continue
+            log.info(
+                "images %s model=%s attempt %d/%d ok (request_id=%s): %d image(s)",
+                endpoint,
+                spec.name,
+                attempt,
+                attempts,
+                result.request_id,
+                len(result.images),
+            )
+            return result
+
+    async def _attempt(self, endpoint: str, payload: Payload) -> ImageResult:
+        session = self._get_session()
+        kind, body = payload
+        kwargs: dict[str, Any] = {"json": body} if kind == "json" else {"data": body}
+        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+        url = f"{self._base_url}/images/{endpoint}"
+        try:
+            async with session.post(url, headers=headers, allow_redirects=False, **kwargs) as response:
+                status = response.status
+                response_headers = CIMultiDict(response.headers)
+                if 200 <= status < 300:
+                    raw = await response.read()
+                else:
+                    raw = await _read_capped(response.content, _MAX_ERROR_BODY)
+        except TimeoutError:
+            raise APITimeout(message=f"no complete response within {self._timeout.total}s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(message=self._scrub(f"{type(exc).__name__}: {exc}")) from None
+
+        if not 200 <= status < 300:
+            raise error_from_response(status, raw, response_headers, secrets=(self._api_key,))
+        request_id = header(response_headers, "x-request-id")
+        if len(raw) > _INLINE_PARSE_LIMIT:  # JSON + base64 of big images: keep the event loop free
+            parsed = await asyncio.to_thread(parse_images_body, raw, status=status, request_id=request_id)
+        else:
+            parsed = parse_images_body(raw, status=status, request_id=request_id)
+        images = await self._materialise(parsed.items, status=status, request_id=request_id)
+        return ImageResult(
+            images=images,
+            usage=parsed.usage,
+            created=parsed.created,
+            size=parsed.size,
+            quality=parsed.quality,
+            rate_limit=parse_rate_limit_headers(response_headers),
+            request_id=request_id,
+        )
+
+    # -- results -----------------------------------------------------------------------------------
+
+    async def _materialise(
+        self, items: tuple[Any, ...], *, status: int, request_id: str | None
+    ) -> tuple[GeneratedImage, ...]:
+        """Turn parsed items into image bytes, downloading ``url`` items (concurrently) right away."""
+        urls = list(dict.fromkeys(item.url for item in items if item.data is None))
+        tasks = [
+            asyncio.ensure_future(self._download(url, status=status, request_id=request_id)) for url in urls
+        ]
+        try:
+            downloaded = dict(zip(urls, await asyncio.gather(*tasks), strict=True))
+        except BaseException:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            raise
+        images = []
+        for item in items:
+            data = item.data if item.data is not None else downloaded[item.url]
+            image_format = detect_image_format(data)
+            if image_format is None:  # already checked for b64 and downloads; belt and braces
+                raise BadResponse(status=status, message="not a PNG, JPEG or WebP", request_id=request_id)
+            images.append(GeneratedImage(data=data, format=image_format, revised_prompt=item.revised_prompt))
+        return tuple(images)
+
+    async def _download(self, url: str, *, status: int, request_id: str | None) -> bytes:
+        """Fetch a ``url`` result (no Authorization header), capped at ``max_download_bytes``."""
+        try:
+            parsed = URL(url)
+        except (ValueError, TypeError):
+            parsed = None
+        if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host:
+            raise BadResponse(status=status, message="result url is not http(s)", request_id=request_id)
+        where = self._scrub(str(parsed.with_query(None).with_fragment(None)))
+        cap = self._max_download_bytes
+
+        def bad(reason: str) -> BadResponse:
+            message = f"download of {where} failed: {reason}"
+            return BadResponse(status=status, message=message, request_id=request_id)
+
+        session = self._get_session()
+        try:
+            async with session.get(url, timeout=self._download_timeout) as response:
+                if response.status != 200:
+                    raise bad(f"HTTP {response.status}")
+                if response.content_length is not None and response.content_length > cap:
+                    raise bad(f"{response.content_length} bytes exceeds the {cap}-byte cap")
+                buffer = bytearray()
+                async for chunk in response.content.iter_chunked(_CHUNK):
+                    buffer += chunk
+                    if len(buffer) > cap:
+                        raise bad(f"more than the {cap}-byte cap")
+        except TimeoutError:
+            raise bad(f"no complete response within {self._download_timeout.total}s") from None
+        except (aiohttp.ClientError, OSError, ValueError) as exc:
+            raise bad(self._scrub(type(exc).__name__)) from None
+        data = bytes(buffer)
+        if detect_image_format(data) is None:
+            raise bad("not a PNG, JPEG or WebP")
+        log.debug("images downloaded %d bytes from %s", len(data), parsed.host)
+        return data
+
+    def _scrub(self, text: str) -> str:
+        return redact(text, (self._api_key,))
+
+
+async def _read_capped(content: aiohttp.StreamReader, cap: int) -> bytes:
+    """Up to ``cap`` bytes of a body (the rest is dropped with the connection)."""
+    buffer = bytearray()
+    async for chunk in content.iter_chunked(_CHUNK):
+        buffer += chunk
+        if len(buffer) >= cap:
+            break
+    return bytes(buffer[:cap])
+
+
+# -- request building (pure) ---------------------------------------------------------------------
+
+
+def _check_n(spec: ModelSpec, n: int) -> None:
+    if n > spec.images_per_request:
+        raise ValueError(
+            f"{spec.name} takes at most n={spec.images_per_request} per request; "
+            "split the job with bot.images.models.request_batches"
+        )
+
+
+def _optional_fields(spec: ModelSpec, **values: str | None) -> dict[str, Any]:
+    """The optional fields that are set and that the model accepts, plus ``response_format=b64_json``
+    wherever the model accepts ``response_format``."""
+    accepted: Mapping[str, bool] = {
+        "size": True,
+        "quality": bool(spec.qualities),
+        "style": bool(spec.styles),
+        "background": bool(spec.backgrounds),
+        "output_format": bool(spec.output_formats),
+        "user": True,
+    }
+    fields: dict[str, Any] = {}
+    for name, value in values.items():
+        if value is None:
+            continue
+        if not accepted.get(name, False):
+            log.debug("images: dropping %s, which %s does not accept", name, spec.name)
+            continue
+        fields[name] = normalize_size(value) if name == "size" else value
+    if spec.accepts_response_format:
+        fields["response_format"] = "b64_json"
+    return fields
+
+
+def _form(fields: Mapping[str, Any], files: list[tuple[str, InputImage]]) -> aiohttp.FormData:
+    """A fresh multipart body (FormData cannot be sent twice, so one per attempt)."""
+    form = aiohttp.FormData()
+    for name, value in fields.items():
+        form.add_field(name, str(value))
+    for name, image in files:
+        form.add_field(name, image.data, filename=image.filename, content_type=image.content_type)
+    return form

@@ -1,0 +1,60 @@
+"""Cheap, real, distinct images for the fake: a solid colour and a shape, cached by their parameters."""
+
+from __future__ import annotations
+
+import functools
+import io
+
+from PIL import Image, ImageDraw
+
+_PALETTE = (
+    (220, 60, 60),
+    (60, 160, 90),
+    (50, 90, 200),
+    (230, 180, 40),
+    (150, 70, 190),
+    (40, 170, 180),
+    (240, 120, 40),
+    (120, 120, 120),
+    (200, 80, 150),
+    (90, 60, 30),
+)
+_PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
+
+
+@functools.lru_cache(maxsize=128)
+def make_image(
+    width: int, height: int, image_format: str = "png", index: int = 0, transparent: bool = False
+) -> bytes:
+    """A ``width`` x ``height`` image in ``image_format``; ``index`` picks the colour and shape."""
+    colour = _PALETTE[index % len(_PALETTE)]
+    mode = "RGBA" if transparent and image_format != "jpeg" else "RGB"
+    fill = (*colour, 0) if mode == "RGBA" else colour
+    image = Image.new(mode, (width, height), fill)
+    draw = ImageDraw.Draw(image)
+    inset_x, inset_y = width // 4, height // 4
+    box = (inset_x, inset_y, width - inset_x, height - inset_y)
+    shape = (255, 255, 255, 255) if mode == "RGBA" else (255, 255, 255)
+    if index % 2:
+        draw.rectangle(box, fill=shape)
+    else:
+        draw.ellipse(box, fill=shape)
+    out = io.BytesIO()
+    options = {"compress_level": 1} if image_format == "png" else {"quality": 80}
+    if image_format == "webp":
+        options["method"] = 0
+    image.save(out, _PIL_FORMATS[image_format], **options)
+    return out.getvalue()
+
+
+def probe(data: bytes) -> tuple[str, int, int, str] | None:
+    """(format, width, height, mode) of an uploaded image, or None when Pillow cannot read it."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format = (image.format or "").lower()
+            mode = image.mode
+            if "transparency" in image.info and "A" not in mode:
+                mode += "+transparency"
+            return image_format, image.width, image.height, mode
+    except Exception:
+        return None
