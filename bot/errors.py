@@ -18,3 +18,12 @@ class UserInputError(BotError):
 
 class UpstreamError(BotError):
     """Something outside the bot failed (the Images API, Discord); the message says what happened."""
+
+
+class DeliveryFailed(UpstreamError):
+    """Discord refused to take the finished images (after they were made; nothing is charged)."""
+
+    def __init__(self, status: int | None, detail: str) -> None:
+        super().__init__(f"Discord refused the delivery ({status}): {detail}")
+        self.status = status
+        self.detail = detail

@@ -1,0 +1,22 @@
+# A small image that runs `python -m bot`. Secrets come from the environment at run time
+# (docker run --env-file .env ...); nothing secret is baked in. The database lives in /app/data,
+# a volume, so quotas survive container upgrades.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+WORKDIR /app
+RUN useradd --create-home --uid 10001 bot
+
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY cogs ./cogs
+RUN pip install . && mkdir -p /app/data && chown bot:bot /app/data
+
+USER bot
+VOLUME ["/app/data"]
+ENV DATABASE_URL=sqlite:////app/data/bot.db
+CMD ["python", "-m", "bot"]

@@ -1,0 +1,69 @@
+"""``python -m bot``: load .env, check the configuration, run until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import discord
+from dotenv import load_dotenv
+
+from bot.config import Config, ConfigError, load_config
+
+log = logging.getLogger("bot")
+
+INTENT_HELP = (
+    "Discord refused the Message Content intent. Either enable it (Developer Portal › your app › Bot › "
+    "Privileged Gateway Intents › Message Content Intent) or set MESSAGE_CONTENT_INTENT=false in .env "
+    "(the reply-to-image trigger then stops working; slash commands and menus keep working)."
+)
+
+
+def main() -> int:
+    load_dotenv(Path.cwd() / ".env")  # the folder the operator runs the bot from
+    try:
+        config = load_config(require_token=True)
+    except ConfigError as error:
+        print(f"Configuration error: {error}. See README.md › Configuration.", file=sys.stderr)
+        return 2
+    discord.utils.setup_logging(level=logging.INFO)
+    try:
+        asyncio.run(_run(config))
+    except discord.PrivilegedIntentsRequired:
+        print(INTENT_HELP, file=sys.stderr)
+        return 1
+    except discord.LoginFailure:
+        print(
+            "Discord rejected DISCORD_TOKEN: copy a fresh token from Developer Portal › your app › Bot.",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
+
+
+async def _run(config: Config) -> None:
+    from bot.client import create_bot
+
+    bot = create_bot(config)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows has no add_signal_handler
+            loop.add_signal_handler(sig, stop.set)
+    async with bot:
+        runner = asyncio.create_task(bot.start(config.discord_token or ""))
+        stopper = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        if stopper in done:
+            log.info("shutting down")
+            await bot.close()
+        stopper.cancel()
+        await runner  # re-raises a login or intents failure
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,150 @@
+"""Configuration from the environment: one place that reads, validates and documents every variable.
+
+A missing or malformed value raises ``ConfigError`` naming the variable and what it must be, so
+``python -m bot`` can stop with one clear line. Secrets are kept out of ``repr``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from bot.images.models import MODELS
+from bot.store import PERIODS
+
+DEFAULT_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_MODEL = "gpt-image-2"
+DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
+
+
+class ConfigError(Exception):
+    """A configuration variable is missing or malformed."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable} {problem}")
+        self.variable = variable
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Config:
+    openai_api_key: str = field(repr=False)
+    discord_token: str | None = field(default=None, repr=False)
+    openai_base_url: str = DEFAULT_BASE_URL
+    image_model: str = DEFAULT_MODEL
+    vary_model: str = DEFAULT_MODEL
+    database_path: str = "data/bot.db"
+    default_quota: int = 25
+    quota_period: str = "day"
+    openai_max_retries: int = 2
+    message_content_intent: bool = True
+    dev_guild_id: int | None = None
+
+
+def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool = False) -> Config:
+    """Read the configuration from ``environ`` (default: the process environment).
+
+    ``require_token`` is set by ``python -m bot``: building the bot (for tests) needs no token,
+    running it does.
+    """
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(name)
+        if value is None:
+            return None
+        value = value.strip()
+        return value or None
+
+    token = get("DISCORD_TOKEN")
+    if require_token and token is None:
+        raise ConfigError(
+            "DISCORD_TOKEN", "is not set: put your bot token (Developer Portal › your app › Bot) in .env"
+        )
+    api_key = get("OPENAI_API_KEY")
+    if api_key is None:
+        raise ConfigError("OPENAI_API_KEY", "is not set: put your OpenAI (or gateway) API key in .env")
+
+    image_model = _model(get("IMAGE_MODEL") or DEFAULT_MODEL, "IMAGE_MODEL")
+    return Config(
+        discord_token=token,
+        openai_api_key=api_key,
+        openai_base_url=_base_url(get("OPENAI_BASE_URL") or DEFAULT_BASE_URL),
+        image_model=image_model,
+        vary_model=_model(get("VARY_MODEL") or image_model, "VARY_MODEL"),
+        database_path=_database_path(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
+        default_quota=_int(get("DEFAULT_QUOTA"), "DEFAULT_QUOTA", default=25, low=0, high=1_000_000),
+        quota_period=_choice(get("QUOTA_PERIOD"), "QUOTA_PERIOD", default="day", choices=PERIODS),
+        openai_max_retries=_int(get("OPENAI_MAX_RETRIES"), "OPENAI_MAX_RETRIES", default=2, low=0, high=10),
+        message_content_intent=_bool(get("MESSAGE_CONTENT_INTENT"), "MESSAGE_CONTENT_INTENT", default=True),
+        dev_guild_id=_snowflake(get("DEV_GUILD_ID"), "DEV_GUILD_ID"),
+    )
+
+
+def _model(value: str, name: str) -> str:
+    if value not in MODELS:
+        raise ConfigError(name, f"must be one of {', '.join(MODELS)} (got {value!r})")
+    return value
+
+
+def _base_url(value: str) -> str:
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        raise ConfigError(
+            "OPENAI_BASE_URL", f"must be an http(s) URL such as {DEFAULT_BASE_URL} (got {value!r})"
+        )
+    return value.rstrip("/")
+
+
+def _database_path(value: str) -> str:
+    """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or ``sqlite:///:memory:``."""
+    prefix = "sqlite:///"
+    if not value.startswith(prefix) or len(value) == len(prefix):
+        raise ConfigError("DATABASE_URL", f"must look like {DEFAULT_DATABASE_URL} (got {value!r})")
+    return value[len(prefix) :]
+
+
+def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(name, f"must be a whole number from {low} to {high} (got {value!r})") from None
+    if not low <= number <= high:
+        raise ConfigError(name, f"must be a whole number from {low} to {high} (got {number})")
+    return number
+
+
+def _choice(value: str | None, name: str, *, default: str, choices: tuple[str, ...]) -> str:
+    if value is None:
+        return default
+    if value.lower() not in choices:
+        raise ConfigError(name, f"must be one of {', '.join(choices)} (got {value!r})")
+    return value.lower()
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _bool(value: str | None, name: str, *, default: bool) -> bool:
+    if value is None:
+        return default
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise ConfigError(name, f"must be true or false (got {value!r})")
+
+
+def _snowflake(value: str | None, name: str) -> int | None:
+    if value is None:
+        return None
+    if not value.isdigit() or not 15 <= len(value) <= 20:
+        raise ConfigError(
+            name, f"must be a server id (right-click the server › Copy Server ID; got {value!r})"
+        )
+    return int(value)

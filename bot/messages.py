@@ -1,0 +1,184 @@
+"""Every word a user reads about refusals, failures and quotas, in one place.
+
+Exceptions carry facts; this module turns them into plain sentences that say what happened and
+what to change. It never includes a secret: upstream messages are already scrubbed by the client,
+and are shortened here. Nothing here imports discord (timestamps use Discord's ``<t:…>`` markup,
+which is just text).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.errors import BotError, DeliveryFailed
+from bot.images import (
+    APIConnectionError,
+    APITimeout,
+    AuthenticationFailed,
+    BadResponse,
+    EmptyPrompt,
+    EndpointNotSupported,
+    ImagesAPIError,
+    InvalidRequest,
+    ModelNotFound,
+    OptionNotSupported,
+    OutOfCredit,
+    PermissionDenied,
+    PromptTooLong,
+    RateLimited,
+    SafetyRejected,
+    ServerError,
+    UnknownModel,
+)
+from bot.store import QuotaExceeded, QuotaStatus
+
+NOTHING_CHARGED = "Nothing was charged."
+
+_PERIOD_WORDS = {"day": "today", "week": "this week", "month": "this month"}
+_PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
+_ENDPOINT_VERBS = {
+    "generations": "make images from text",
+    "edits": "edit images",
+    "variations": "vary images",
+}
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in an ellipsis when cut."""
+    text = text.strip()
+    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def timestamp(moment: datetime, style: str = "R") -> str:
+    """Discord renders ``<t:epoch:R>`` as "in 5 hours" in each reader's own language and zone."""
+    return f"<t:{int(moment.timestamp())}:{style}>"
+
+
+def period_word(period: str) -> str:
+    return _PERIOD_WORDS.get(period, f"this {period}")
+
+
+def period_adjective(period: str) -> str:
+    return _PERIOD_ADJECTIVE.get(period, period)
+
+
+def quota_line(status: QuotaStatus, *, remaining: int | None = None) -> str:
+    """``22 of 25 images left today · resets in 5 hours``."""
+    left = status.remaining if remaining is None else remaining
+    allowance = status.limit + status.granted
+    when = timestamp(status.resets_at)
+    return f"{left} of {plural(allowance, 'image')} left {period_word(status.period)} · resets {when}"
+
+
+def quota_report(status: QuotaStatus, *, whose: str = "You have") -> str:
+    """The body of ``/quota`` and ``/admin quota show user``."""
+    lines = [
+        f"{whose} **{plural(status.remaining, 'image')}** left {period_word(status.period)}.",
+        f"- Limit: {plural(status.limit, 'image')} {period_adjective(status.period)}"
+        + (" (set for this member)" if status.limit_source == "user" else ""),
+    ]
+    if status.granted:
+        lines.append(f"- Extra granted {period_word(status.period)}: {status.granted}")
+    lines.append(f"- Used: {status.used}" + (f", {status.reserved} in progress" if status.reserved else ""))
+    lines.append(f"- Resets {timestamp(status.resets_at)} ({timestamp(status.resets_at, 'f')})")
+    return "\n".join(lines)
+
+
+def describe_error(error: BotError) -> str:
+    """The message a user reads for a domain error: what happened and what to do about it."""
+    match error:
+        case QuotaExceeded():
+            return _quota_exceeded(error)
+        case UnknownModel():
+            return f"`{error.name}` isn't a model this bot offers. Pick one of: {', '.join(error.known)}."
+        case EmptyPrompt():
+            return "The prompt is empty: describe the image you want."
+        case PromptTooLong():
+            return (
+                f"Your prompt is {error.length:,} characters long; {error.model} accepts at most "
+                f"{error.limit:,}. Shorten it and try again."
+            )
+        case OptionNotSupported():
+            return (
+                f"{error.model} doesn't support {error.option} `{error.value}`. "
+                f"Allowed: {error.allowed_text}."
+            )
+        case EndpointNotSupported():
+            verb = _ENDPOINT_VERBS.get(error.endpoint, error.endpoint)
+            others = ", ".join(error.models_that_can) or "none of the configured models"
+            return f"{error.model} can't {verb}. Models that can: {others}."
+        case ImagesAPIError():
+            return f"{_upstream(error)} {NOTHING_CHARGED}"
+        case DeliveryFailed():
+            return (
+                f"The images were made, but Discord refused to post them ({error.status}: "
+                f"{shorten(error.detail, 200)}). Try again. {NOTHING_CHARGED}"
+            )
+    return f"{error} {NOTHING_CHARGED}"
+
+
+def _quota_exceeded(error: QuotaExceeded) -> str:
+    status = error.status
+    when = timestamp(status.resets_at)
+    if status.remaining <= 0:
+        return (
+            f"You've used all {plural(status.limit + status.granted, 'image')} of your quota "
+            f"{period_word(status.period)}. It resets {when}. {NOTHING_CHARGED}"
+        )
+    return (
+        f"You asked for {plural(error.requested, 'image')} but have {status.remaining} left "
+        f"{period_word(status.period)}. Ask for {status.remaining} or fewer, or wait until it resets {when}. "
+        f"{NOTHING_CHARGED}"
+    )
+
+
+def _upstream(error: ImagesAPIError) -> str:
+    match error:
+        case SafetyRejected():
+            return (
+                "The image service's safety system rejected this request, so no image was made. "
+                "Rephrase the prompt (or use a different image) and try again."
+            )
+        case OutOfCredit():
+            return (
+                "The bot's image-service account has run out of credit, so no images can be made until "
+                "the bot's operator adds more."
+            )
+        case RateLimited():
+            wait = f" in about {round(error.retry_after)} seconds" if error.retry_after else " in a minute"
+            return f"The image service is busy right now (rate limit reached). Try again{wait}."
+        case AuthenticationFailed():
+            return (
+                "The image service rejected the bot's API key. The bot's operator needs to check "
+                "OPENAI_API_KEY."
+            )
+        case PermissionDenied():
+            return (
+                "The image service refused this bot's account access to that model (the account may need "
+                "to be verified). Try another model, or tell the bot's operator."
+            )
+        case ModelNotFound():
+            return (
+                "The image service doesn't offer that model (it may have been retired). Pick another "
+                "model, or ask the bot's operator to change IMAGE_MODEL."
+            )
+        case InvalidRequest():
+            detail = f": {shorten(error.message, 300)}" if error.message else "."
+            return f"The image service refused the request{detail}"
+        case ServerError():
+            status = f" ({error.status})" if error.status else ""
+            return f"The image service had an internal error{status}, even after retrying. Try again shortly."
+        case APITimeout():
+            return (
+                "The image service didn't answer in time. Try again; a smaller or lower-quality "
+                "image is faster."
+            )
+        case APIConnectionError():
+            return "The bot couldn't reach the image service. Try again in a moment."
+        case BadResponse():
+            return "The image service sent back something that isn't a usable image. Try again."
+    return "The image service failed to make the image."

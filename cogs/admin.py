@@ -1,0 +1,140 @@
+"""/admin quota …: server admins keep spending under control.
+
+``default_permissions`` only hides the commands by default (admins can change that in Server
+Settings › Integrations), so the cog checks Manage Server in code for every command as well.
+Every change is scoped to the server it was made in.
+"""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.jobs import utcnow
+from bot.messages import period_adjective, plural, quota_report
+from bot.store import PERIODS, Store
+
+_PERIOD_CHOICES = [app_commands.Choice(name=p, value=p) for p in PERIODS]
+_NO_PINGS = discord.AllowedMentions.none()
+
+
+class AdminCog(commands.Cog):
+    admin = app_commands.Group(
+        name="admin",
+        description="Image bot settings for this server (needs Manage Server)",
+        guild_only=True,
+        default_permissions=discord.Permissions(manage_guild=True),
+    )
+    quota = app_commands.Group(name="quota", description="Image quotas for this server", parent=admin)
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+        if not interaction.permissions.manage_guild:
+            raise app_commands.MissingPermissions(["manage_guild"])
+        return True
+
+    @quota.command(name="set", description="Set a member's own image limit per period")
+    @app_commands.describe(
+        user="The member", limit="Images per period; leave empty to return them to the server default"
+    )
+    async def set_limit(
+        self,
+        interaction: discord.Interaction,
+        user: discord.Member,
+        limit: app_commands.Range[int, 0, 1_000_000] | None = None,
+    ) -> None:
+        guild_id = _guild(interaction)
+        await self.store.set_user_limit(guild_id, user.id, limit)
+        status = await self.store.status(guild_id, user.id, now=utcnow())
+        change = (
+            f"{user.mention} now has their own limit of {plural(limit, 'image')} "
+            f"{period_adjective(status.period)}."
+            if limit is not None
+            else f"{user.mention} is back on the server default ({plural(status.limit, 'image')})."
+        )
+        await _answer(interaction, change + "\n" + quota_report(status, whose="They have"))
+
+    @quota.command(name="reset", description="Clear a member's usage for the current period")
+    @app_commands.describe(user="The member")
+    async def reset(self, interaction: discord.Interaction, user: discord.Member) -> None:
+        status = await self.store.reset_usage(_guild(interaction), user.id, now=utcnow())
+        await _answer(
+            interaction,
+            f"Cleared {user.mention}'s usage for this period.\n" + quota_report(status, whose="They have"),
+        )
+
+    @quota.command(name="grant", description="Give a member extra images for the current period")
+    @app_commands.describe(
+        user="The member", amount="Extra images, on top of their limit, until the period resets"
+    )
+    async def grant(
+        self,
+        interaction: discord.Interaction,
+        user: discord.Member,
+        amount: app_commands.Range[int, 1, 1_000_000],
+    ) -> None:
+        status = await self.store.grant(_guild(interaction), user.id, amount, now=utcnow())
+        await _answer(
+            interaction,
+            f"Granted {user.mention} {plural(amount, 'extra image')}.\n"
+            + quota_report(status, whose="They have"),
+        )
+
+    @quota.command(name="default", description="Set this server's default image limit per member")
+    @app_commands.describe(limit="Images per member per period", period="How often the quota resets (UTC)")
+    @app_commands.choices(period=_PERIOD_CHOICES)
+    async def default(
+        self,
+        interaction: discord.Interaction,
+        limit: app_commands.Range[int, 0, 1_000_000],
+        period: app_commands.Choice[str] | None = None,
+    ) -> None:
+        policy = await self.store.set_server_policy(
+            _guild(interaction), limit=limit, period=period.value if period else None
+        )
+        await _answer(
+            interaction,
+            f"This server's default is now {plural(policy.limit, 'image')} per member, "
+            f"{period_adjective(policy.period)} (resets at 00:00 UTC). Members with their own limit keep it.",
+        )
+
+    @quota.command(name="show", description="Show a member's quota, or the server's settings and top users")
+    @app_commands.describe(user="The member (leave empty for the whole server)")
+    async def show(self, interaction: discord.Interaction, user: discord.Member | None = None) -> None:
+        guild_id = _guild(interaction)
+        now = utcnow()
+        if user is not None:
+            status = await self.store.status(guild_id, user.id, now=now)
+            await _answer(interaction, f"**{user.display_name}**\n" + quota_report(status, whose="They have"))
+            return
+        policy, source = await self.store.server_policy(guild_id)
+        origin = "set for this server" if source == "server" else "the bot's default"
+        lines = [
+            f"**Default:** {plural(policy.limit, 'image')} per member, "
+            f"{period_adjective(policy.period)} ({origin})."
+        ]
+        overview = await self.store.guild_overview(guild_id, now=now)
+        if overview:
+            lines.append("**This period:**")
+            lines += [
+                f"- <@{s.user_id}>: {s.used} used"
+                + (f", {s.reserved} in progress" if s.reserved else "")
+                + f", {s.remaining} left of {s.limit + s.granted}"
+                + (" (own limit)" if s.limit_source == "user" else "")
+                for s in overview
+            ]
+        else:
+            lines.append("Nobody has used the bot this period yet.")
+        await _answer(interaction, "\n".join(lines))
+
+
+def _guild(interaction: discord.Interaction) -> int:
+    assert interaction.guild_id is not None  # the group is guild-only
+    return interaction.guild_id
+
+
+async def _answer(interaction: discord.Interaction, text: str) -> None:
+    await interaction.response.send_message(text, ephemeral=True, allowed_mentions=_NO_PINGS)

@@ -1,0 +1,23 @@
+"""/quota: a member's own allowance, privately."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.jobs import utcnow
+from bot.messages import quota_report
+from bot.store import Store
+
+
+class QuotaCog(commands.Cog):
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @app_commands.command(name="quota", description="How many images you have left, and when that resets")
+    @app_commands.guild_only()
+    async def quota(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None
+        status = await self.store.status(interaction.guild_id, interaction.user.id, now=utcnow())
+        await interaction.response.send_message(quota_report(status), ephemeral=True)

@@ -1,0 +1,91 @@
+"""Quota survives restarts; no reservation is left stuck; concurrent jobs never overspend."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from bot.images import GenerateRequest
+from bot.jobs import Job
+from bot.store import QuotaExceeded
+from tests.helpers import answer_text, images_of, quota_of
+
+
+async def test_charged_quota_survives_a_restart(world, make_bot):
+    await world.alice.slash(world.channel, "imagine", prompt="a kite", n=3)
+    await world.admin.slash(world.channel, "admin quota grant", user=world.alice, amount=2)
+
+    await world.env.restart_bot(make_bot())
+
+    text = answer_text(await world.alice.slash(world.channel, "quota"))
+    assert "**4 images** left today" in text and "Used: 3" in text
+    await world.alice.slash(world.channel, "imagine", prompt="after the restart")
+    assert len(await images_of(world.channel.last_message)) == 1
+
+
+async def test_a_job_cut_off_by_a_crash_is_refunded_at_the_next_start(world, make_bot):
+    # A reservation the previous process never settled, as a crash mid-job would leave it.
+    job = Job(
+        world.guild.id, world.channel.id, world.alice.id, "imagine", GenerateRequest("gpt-image-2", "x", n=4)
+    )
+    await world.bot.jobs.reserve(job)
+    assert (await quota_of(world.bot, world.guild, world.alice)).reserved == 4
+
+    await world.env.restart_bot(make_bot())
+
+    status = await quota_of(world.bot, world.guild, world.alice)
+    assert (status.used, status.reserved, status.remaining) == (0, 0, 5)
+
+
+async def test_commands_are_not_synced_again_when_they_did_not_change(world, make_bot):
+    syncs = [r for r in world.env.http_requests if r.method == "PUT" and r.path.endswith("/commands")]
+    assert len(syncs) == 1
+
+    await world.env.restart_bot(make_bot())
+
+    syncs = [r for r in world.env.http_requests if r.method == "PUT" and r.path.endswith("/commands")]
+    assert len(syncs) == 1
+    assert "imagine" in world.alice.available_commands(world.channel)
+
+
+async def test_concurrent_jobs_from_one_user_never_spend_more_than_the_limit(world, api):
+    """Twenty jobs at once through the shared pipeline, limit 5: exactly five run and are charged."""
+    runner = world.bot.jobs
+    job = Job(
+        world.guild.id, world.channel.id, world.alice.id, "imagine", GenerateRequest("gpt-image-2", "x")
+    )
+    delivered: list[int] = []
+
+    async def deliver(delivery) -> int:
+        delivered.append(len(delivery.images))
+        return len(delivery.images)
+
+    async def one() -> str:
+        try:
+            reservation = await runner.reserve(job)
+        except QuotaExceeded:
+            return "refused"
+        await runner.run(job, reservation, deliver)
+        return "ran"
+
+    outcomes = await asyncio.gather(*(one() for _ in range(20)))
+
+    assert outcomes.count("ran") == 5 and outcomes.count("refused") == 15
+    assert sum(delivered) == 5 and len(api.requests) == 5
+    status = await world.bot.store.status(world.guild.id, world.alice.id, now=datetime.now(UTC))
+    assert (status.used, status.reserved, status.remaining) == (5, 0, 0)
+
+
+async def test_a_delivery_failure_refunds_the_job(world, api):
+    world.env.inject_error("POST", "/webhooks/*", status=500)
+
+    result = await world.alice.slash(world.channel, "imagine", prompt="a kite", n=2)
+
+    assert len(api.requests) == 1
+    status = await quota_of(world.bot, world.guild, world.alice)
+    assert (status.used, status.reserved) == (0, 0)
+    text = answer_text(result)
+    assert "Discord refused to post them (500" in text and "Nothing was charged" in text
+
+    await world.alice.slash(world.channel, "imagine", prompt="a kite")  # the bot keeps serving
+    assert len(await images_of(world.channel.last_message)) == 1

@@ -1,0 +1,112 @@
+"""Configuration and start-up as an operator meets them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[1]
+MINIMAL = {"OPENAI_API_KEY": "test-key-not-real"}
+
+
+def run_bot(tmp_path: Path, **variables: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bot`` in an empty folder (no .env) with only ``variables`` set."""
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    env |= variables | {"PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_without_configuration_the_bot_exits_at_once_naming_what_is_missing(tmp_path):
+    result = run_bot(tmp_path)
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "data").exists()
+
+
+def test_a_missing_api_key_is_named(tmp_path):
+    result = run_bot(tmp_path, DISCORD_TOKEN="token-not-real")
+    assert result.returncode == 2
+    assert "OPENAI_API_KEY is not set" in result.stderr
+
+
+def test_a_malformed_value_is_named_with_what_it_must_be(tmp_path):
+    result = run_bot(tmp_path, DISCORD_TOKEN="token-not-real", OPENAI_API_KEY="k", DEFAULT_QUOTA="lots")
+    assert result.returncode == 2
+    assert "DEFAULT_QUOTA must be a whole number from 0 to 1000000 (got 'lots')" in result.stderr
+    assert "token-not-real" not in result.stderr
+
+
+def test_values_in_a_dotenv_file_are_read(tmp_path):
+    (tmp_path / ".env").write_text("DISCORD_TOKEN=token-not-real\nIMAGE_MODEL=dall-e-4\n")
+    result = run_bot(tmp_path, OPENAI_API_KEY="k")
+    assert result.returncode == 2
+    assert "IMAGE_MODEL must be one of" in result.stderr and "dall-e-4" in result.stderr
+
+
+def test_defaults():
+    config = load_config(MINIMAL)
+    assert config.openai_base_url == "https://api.openai.com/v1"
+    assert config.image_model == config.vary_model == "gpt-image-2"
+    assert config.database_path == "data/bot.db"
+    assert (config.default_quota, config.quota_period, config.openai_max_retries) == (25, "day", 2)
+    assert config.message_content_intent is True and config.dev_guild_id is None
+
+
+def test_every_variable_is_read():
+    config = load_config(
+        MINIMAL
+        | {
+            "DISCORD_TOKEN": "t",
+            "OPENAI_BASE_URL": "http://gateway.local:8080/v1/",
+            "IMAGE_MODEL": "dall-e-3",
+            "VARY_MODEL": "dall-e-2",
+            "DATABASE_URL": "sqlite:////var/lib/bot/bot.db",
+            "DEFAULT_QUOTA": "0",
+            "QUOTA_PERIOD": "Month",
+            "OPENAI_MAX_RETRIES": "5",
+            "MESSAGE_CONTENT_INTENT": "false",
+            "DEV_GUILD_ID": "123456789012345678",
+        }
+    )
+    assert config.openai_base_url == "http://gateway.local:8080/v1"
+    assert (config.image_model, config.vary_model) == ("dall-e-3", "dall-e-2")
+    assert config.database_path == "/var/lib/bot/bot.db"
+    assert (config.default_quota, config.quota_period, config.openai_max_retries) == (0, "month", 5)
+    assert config.message_content_intent is False and config.dev_guild_id == 123456789012345678
+
+
+def test_vary_model_follows_image_model():
+    assert load_config(MINIMAL | {"IMAGE_MODEL": "gpt-image-1"}).vary_model == "gpt-image-1"
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("OPENAI_BASE_URL", "api.openai.com", "must be an http(s) URL"),
+        ("DATABASE_URL", "postgres://x", "must look like sqlite:///data/bot.db"),
+        ("QUOTA_PERIOD", "hour", "must be one of day, week, month"),
+        ("OPENAI_MAX_RETRIES", "-1", "from 0 to 10"),
+        ("MESSAGE_CONTENT_INTENT", "maybe", "must be true or false"),
+        ("DEV_GUILD_ID", "my-server", "must be a server id"),
+        ("VARY_MODEL", "sdxl", "must be one of"),
+    ],
+)
+def test_malformed_values_name_the_variable(name, value, words):
+    with pytest.raises(ConfigError) as caught:
+        load_config(MINIMAL | {name: value})
+    assert caught.value.variable == name
+    assert words in str(caught.value)
+
+
+def test_secrets_stay_out_of_the_config_repr():
+    config = load_config({"OPENAI_API_KEY": "secret-key-value", "DISCORD_TOKEN": "secret-token-value"})
+    assert "secret-key-value" not in repr(config) and "secret-token-value" not in repr(config)
