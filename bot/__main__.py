@@ -9,6 +9,7 @@ import signal
 import sys
 from pathlib import Path
 
+import aiohttp
 import discord
 from dotenv import load_dotenv
 
@@ -33,16 +34,24 @@ def main() -> int:
     discord.utils.setup_logging(level=logging.INFO)
     try:
         asyncio.run(_run(config))
-    except discord.PrivilegedIntentsRequired:
-        print(INTENT_HELP, file=sys.stderr)
-        return 1
-    except discord.LoginFailure:
-        print(
-            "Discord rejected DISCORD_TOKEN: copy a fresh token from Developer Portal › your app › Bot.",
-            file=sys.stderr,
-        )
+    except Exception as error:
+        explanation = start_failure_text(error)
+        if explanation is None:
+            raise
+        print(explanation, file=sys.stderr)
         return 1
     return 0
+
+
+def start_failure_text(error: BaseException) -> str | None:
+    """One line for the ways connecting to Discord fails that an operator can fix; None for bugs."""
+    if isinstance(error, discord.PrivilegedIntentsRequired):
+        return INTENT_HELP
+    if isinstance(error, discord.LoginFailure):
+        return "Discord rejected DISCORD_TOKEN: copy a fresh token from Developer Portal › your app › Bot."
+    if isinstance(error, aiohttp.ClientConnectionError | OSError):
+        return f"Couldn't reach Discord ({error}). Check this machine's internet connection."
+    return None
 
 
 async def _run(config: Config) -> None:

@@ -34,6 +34,8 @@ class ImageBot(commands.Bot):
     jobs: JobRunner
 
     def __init__(self, config: Config) -> None:
+        # The bot never joins voice: don't warn operators about missing voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.default()
         intents.message_content = config.message_content_intent
         super().__init__(

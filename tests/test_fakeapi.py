@@ -21,17 +21,12 @@ from tests.fakeapi import FAILURE_KINDS, FakeImagesAPI
 from tests.fakeapi import spec as fake_spec
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeImagesAPI]:
-    with FakeImagesAPI() as server:
-        yield server
-
-
 @pytest.fixture
-def fake(fake_server: FakeImagesAPI) -> Iterator[FakeImagesAPI]:
-    fake_server.reset()
-    yield fake_server
-    fake_server.reset()
+def fake(fake_api: FakeImagesAPI) -> Iterator[FakeImagesAPI]:
+    """The session's fake, reset; these tests send invalid requests on purpose."""
+    fake_api.reset()
+    yield fake_api
+    fake_api.reset()
 
 
 @pytest.fixture

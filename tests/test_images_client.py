@@ -8,7 +8,6 @@ import io
 import json
 import logging
 import threading
-from collections.abc import Iterator
 
 import pytest
 from PIL import Image
@@ -38,18 +37,10 @@ from bot.images._response import parse_images_body
 from tests.fakeapi import FakeImagesAPI
 
 
-@pytest.fixture(scope="module")
-def fake_server() -> Iterator[FakeImagesAPI]:
-    with FakeImagesAPI() as server:
-        yield server
-
-
 @pytest.fixture
-def fake(fake_server: FakeImagesAPI) -> Iterator[FakeImagesAPI]:
-    fake_server.reset()
-    yield fake_server
-    assert fake_server.validation_errors == [], "the client sent a request the real API would refuse"
-    fake_server.reset()
+def fake(api: FakeImagesAPI) -> FakeImagesAPI:
+    """The session's fake, reset; the test fails if the client sent a request the real API refuses."""
+    return api
 
 
 class SleepRecorder:

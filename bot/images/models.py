@@ -346,6 +346,20 @@ def _check_background_format(spec: ModelSpec, background: str | None, output_for
         raise OptionNotSupported(spec.name, "output_format", "jpeg", allowed, reason="background=transparent")
 
 
+def _check_output(
+    spec: ModelSpec, background: str | None, output_format: str | None
+) -> tuple[str | None, str | None]:
+    """Background and output format, resolved to defaults and checked together."""
+    resolved_background = _check_choice(
+        spec, "background", background, spec.backgrounds, spec.default_background
+    )
+    resolved_format = _check_choice(
+        spec, "output_format", output_format, spec.output_formats, spec.default_output_format
+    )
+    _check_background_format(spec, resolved_background, resolved_format)
+    return resolved_background, resolved_format
+
+
 def validate_generation(
     spec: ModelSpec,
     *,
@@ -363,13 +377,7 @@ def validate_generation(
     resolved_size = _check_size(spec, size)
     resolved_quality = _check_choice(spec, "quality", quality, spec.qualities, spec.default_quality)
     resolved_style = _check_choice(spec, "style", style, spec.styles, spec.default_style)
-    resolved_background = _check_choice(
-        spec, "background", background, spec.backgrounds, spec.default_background
-    )
-    resolved_format = _check_choice(
-        spec, "output_format", output_format, spec.output_formats, spec.default_output_format
-    )
-    _check_background_format(spec, resolved_background, resolved_format)
+    resolved_background, resolved_format = _check_output(spec, background, output_format)
     return GenerationOptions(
         model=spec.name,
         prompt=clean_prompt,
@@ -401,13 +409,7 @@ def validate_edit(
         raise OptionNotSupported(spec.name, "images", str(image_count), allowed)
     resolved_size = _check_size(spec, size)
     resolved_quality = _check_choice(spec, "quality", quality, spec.qualities, spec.default_quality)
-    resolved_background = _check_choice(
-        spec, "background", background, spec.backgrounds, spec.default_background
-    )
-    resolved_format = _check_choice(
-        spec, "output_format", output_format, spec.output_formats, spec.default_output_format
-    )
-    _check_background_format(spec, resolved_background, resolved_format)
+    resolved_background, resolved_format = _check_output(spec, background, output_format)
     return EditOptions(
         model=spec.name,
         prompt=clean_prompt,
