@@ -41,6 +41,14 @@ def size_choices(spec: ModelSpec | None, typed: str) -> list[app_commands.Choice
     ]
 
 
+def option_choices(
+    interaction: discord.Interaction, default_model: str, attribute: str, typed: str
+) -> list[app_commands.Choice[str]]:
+    """The values of ``attribute`` (qualities, styles, backgrounds…) the chosen model accepts."""
+    spec = chosen_model(interaction, default_model)
+    return value_choices(getattr(spec, attribute) if spec else (), typed)
+
+
 def value_choices(values: Iterable[str], typed: str) -> list[app_commands.Choice[str]]:
     typed = typed.strip().lower()
     return [app_commands.Choice(name=v, value=v) for v in values if typed in v.lower()][:MAX_CHOICES]

@@ -11,13 +11,18 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.config import Config, load_config
+from bot.flow import JobFlow
 from bot.images import ImagesClient
 from bot.jobs import JobRunner, utcnow
 from bot.replies import report_error
 from bot.store import QuotaPolicy, Store
+from bot.views import DYNAMIC_ITEMS
 from cogs.admin import AdminCog
+from cogs.edit import EditCog
 from cogs.imagine import ImagineCog
 from cogs.quota import QuotaCog
+from cogs.reply_vary import ReplyVaryCog
+from cogs.vary import VaryCog
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,7 @@ class ImageBot(commands.Bot):
 
     store: Store
     jobs: JobRunner
+    flow: JobFlow
 
     def __init__(self, config: Config) -> None:
         # The bot never joins voice: don't warn operators about missing voice libraries.
@@ -62,7 +68,12 @@ class ImageBot(commands.Bot):
         if refunded:
             log.warning("refunded %d job(s) left unfinished by the previous run", len(refunded))
         self.jobs = JobRunner(self.store, self.images, user_key=await self.store.secret("user-hash"))
-        await self.add_cog(ImagineCog(self.jobs, default_model=config.image_model))
+        self.flow = JobFlow(self.jobs, vary_model=config.vary_model)
+        self.add_dynamic_items(*DYNAMIC_ITEMS)  # result buttons keep working after a restart
+        await self.add_cog(ImagineCog(self.flow, default_model=config.image_model))
+        await self.add_cog(EditCog(self.flow, default_model=config.image_model))
+        await self.add_cog(VaryCog(self.flow, self.tree))
+        await self.add_cog(ReplyVaryCog(self, self.flow))
         await self.add_cog(QuotaCog(self.store))
         await self.add_cog(AdminCog(self.store))
         await self.sync_commands()

@@ -1,67 +1,143 @@
-"""Turn a job's images into one Discord message: files plus an embed that fits every text limit.
+"""Post a job's images so they always arrive: sized to the channel's upload limit, split as needed.
 
-An interaction's token lives 15 minutes; a result ready later goes out as a plain channel message
-that mentions its owner, so it is never lost.
+Each file over the limit is re-encoded (WebP at the best quality that fits, smaller if it must);
+files are grouped so no message carries more than 10 or more bytes than the limit. The first
+message has the embed; every message has the controls for its own images. Where the result goes
+is a ``Target``: the interaction while its 15-minute token lives (then the channel, mentioning its
+owner), or a reply to the message that asked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+import logging
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 import discord
 
 from bot.errors import DeliveryFailed
-from bot.images import EditRequest, GenerateRequest
+from bot.imaging import encode_to_fit
 from bot.jobs import Delivery
 from bot.messages import describe_error, plural, quota_line, shorten
+from bot.views import result_view
+
+log = logging.getLogger(__name__)
 
 MAX_FILES = 10  # Discord: attachments per message
 TOKEN_LIFETIME = 15 * 60
 TOKEN_MARGIN = 60  # don't start a followup the token may not outlive
 PROMPT_PREVIEW = 1000  # of the embed description's 4096: a prompt is shown, not archived
 FIELD_LIMIT = 1024
+REQUEST_OVERHEAD = 64 * 1024  # the embed, JSON and multipart framing travel in the same request
+_NOUNS = {"imagine": ("image", "images"), "edit": ("edit", "edits"), "vary": ("variation", "variations")}
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where a job's result goes: the interaction while its token lives, the channel after."""
+class Target(ABC):
+    """Where a result goes."""
 
+    user: discord.abc.User
+
+    @property
+    @abstractmethod
+    def upload_limit(self) -> int:
+        """Bytes Discord accepts in one message here."""
+
+    @abstractmethod
+    async def send(
+        self,
+        *,
+        content: str | None,
+        embed: discord.Embed | None,
+        files: list[discord.File],
+        view: discord.ui.View,
+    ) -> None: ...
+
+
+@dataclass
+class InteractionTarget(Target):
     interaction: discord.Interaction
     acknowledged_at: float  # loop.time() when the interaction was acknowledged
+
+    def __post_init__(self) -> None:
+        self.user = self.interaction.user
+
+    @property
+    def upload_limit(self) -> int:
+        return self.interaction.filesize_limit
 
     def token_alive(self) -> bool:
         return asyncio.get_running_loop().time() - self.acknowledged_at < TOKEN_LIFETIME - TOKEN_MARGIN
 
+    async def send(
+        self,
+        *,
+        content: str | None,
+        embed: discord.Embed | None,
+        files: list[discord.File],
+        view: discord.ui.View,
+    ) -> None:
+        if self.token_alive():
+            await self.interaction.followup.send(
+                content=content or "", embed=embed or discord.utils.MISSING, files=files, view=view
+            )
+            return
+        channel = self.interaction.channel
+        assert isinstance(channel, discord.abc.Messageable)
+        mention = f"{self.user.mention}, your result is ready" + (f" — {content}" if content else ":")
+        await channel.send(
+            content=mention,
+            embed=embed,
+            files=files,
+            view=view,
+            allowed_mentions=discord.AllowedMentions(users=[self.user]),
+        )
 
-def image_files(delivery: Delivery) -> list[discord.File]:
-    return [
-        discord.File(io.BytesIO(image.data), filename=f"image_{index}.{image.format}")
-        for index, image in enumerate(delivery.images[:MAX_FILES], start=1)
-    ]
+
+@dataclass
+class ReplyTarget(Target):
+    message: discord.Message
+
+    def __post_init__(self) -> None:
+        self.user = self.message.author
+
+    @property
+    def upload_limit(self) -> int:
+        guild = self.message.guild
+        return guild.filesize_limit if guild is not None else 10 * 1024 * 1024
+
+    async def send(
+        self,
+        *,
+        content: str | None,
+        embed: discord.Embed | None,
+        files: list[discord.File],
+        view: discord.ui.View,
+    ) -> None:
+        await self.message.reply(content=content, embed=embed, files=files, view=view, mention_author=False)
+
+
+def noun(delivery: Delivery) -> str:
+    singular, many = _NOUNS[delivery.job.recipe.kind]
+    return singular if delivery.job.n == 1 else many
 
 
 def result_embed(delivery: Delivery, owner: discord.abc.User) -> discord.Embed:
-    request = delivery.job.request
-    prompt = getattr(request, "prompt", None)
+    recipe = delivery.job.recipe
+    prompt = recipe.prompt
+    label = "Guided by" if recipe.kind == "vary" else "Prompt"
     embed = discord.Embed(
-        description=f"**Prompt:** {shorten(prompt, PROMPT_PREVIEW)}" if prompt else None,
+        description=f"**{label}:** {shorten(prompt, PROMPT_PREVIEW)}" if prompt else None,
         colour=discord.Colour.blurple(),
     )
-    embed.set_author(name=f"{owner.display_name}'s {_noun(delivery)}", icon_url=owner.display_avatar.url)
-    embed.add_field(name="Model", value=request.model)
-    if request.size:
-        embed.add_field(name="Size", value=request.size)
-    quality = getattr(request, "quality", None)
-    if quality:
-        embed.add_field(name="Quality", value=quality)
-    style = getattr(request, "style", None)
-    if style:
-        embed.add_field(name="Style", value=style)
-    background = getattr(request, "background", None)
-    if background and background != "auto":
-        embed.add_field(name="Background", value=background)
+    embed.set_author(name=f"{owner.display_name}'s {noun(delivery)}", icon_url=owner.display_avatar.url)
+    embed.add_field(name="Model", value=recipe.model)
+    for name, value in (("Size", recipe.size), ("Quality", recipe.quality), ("Style", recipe.style)):
+        if value:
+            embed.add_field(name=name, value=value)
+    if recipe.background and recipe.background != "auto":
+        embed.add_field(name="Background", value=recipe.background)
     if delivery.revised_prompt:
         embed.add_field(
             name="Revised prompt", value=shorten(delivery.revised_prompt, FIELD_LIMIT), inline=False
@@ -80,32 +156,53 @@ def result_embed(delivery: Delivery, owner: discord.abc.User) -> discord.Embed:
     return embed
 
 
-def _noun(delivery: Delivery) -> str:
-    request = delivery.job.request
-    if isinstance(request, GenerateRequest):
-        return "image" if delivery.job.n == 1 else "images"
-    if isinstance(request, EditRequest):
-        return "edit"
-    return "variation" if delivery.job.n == 1 else "variations"
+def _fit_files(delivery: Delivery, budget: int) -> list[tuple[bytes, str]]:
+    """Every image as (bytes, format), each re-encoded if it alone is over ``budget`` (CPU: a thread)."""
+    return [encode_to_fit(image.data, image.format, budget) for image in delivery.images]
+
+
+def batches(sizes: list[int], budget: int) -> list[range]:
+    """Consecutive groups of at most MAX_FILES files whose sizes add up to at most ``budget``."""
+    groups: list[range] = []
+    start, total = 0, 0
+    for index, size in enumerate(sizes):
+        if index > start and (index - start == MAX_FILES or total + size > budget):
+            groups.append(range(start, index))
+            start, total = index, 0
+        total += size
+    if sizes:
+        groups.append(range(start, len(sizes)))
+    return groups
 
 
 async def post(target: Target, delivery: Delivery) -> int:
-    """Post the delivery; returns how many images reached the channel."""
-    interaction = target.interaction
-    embed = result_embed(delivery, interaction.user)
-    files = image_files(delivery)
-    try:
-        if target.token_alive():
-            await interaction.followup.send(embed=embed, files=files)
-        else:
-            channel = interaction.channel
-            assert isinstance(channel, discord.abc.Messageable)
-            await channel.send(
-                content=f"{interaction.user.mention}, your {_noun(delivery)} finished:",
-                embed=embed,
-                files=files,
-                allowed_mentions=discord.AllowedMentions(users=[interaction.user]),
+    """Post the delivery; returns how many images reached the channel (only those are charged)."""
+    budget = max(target.upload_limit - REQUEST_OVERHEAD, 1)
+    files = await asyncio.to_thread(_fit_files, delivery, budget)
+    groups = batches([len(data) for data, _ in files], budget)
+    posted = 0
+    for number, group in enumerate(groups):
+        first = number == 0
+        content = None if first else f"Images {group.start + 1}–{group.stop} of {len(files)}"
+        try:
+            await target.send(
+                content=content,
+                embed=result_embed(delivery, target.user) if first else None,
+                files=[
+                    discord.File(io.BytesIO(files[i][0]), filename=f"image_{i + 1}.{files[i][1]}")
+                    for i in group
+                ],
+                view=result_view(delivery.job_id, group.start + 1, len(group), redo=first),
             )
-    except discord.HTTPException as error:
-        raise DeliveryFailed(error.status, error.text or str(error)) from error
-    return len(files)
+        except discord.HTTPException as error:
+            if posted == 0:
+                raise DeliveryFailed(error.status, error.text or str(error)) from error
+            log.warning(
+                "job %s: posted %d image(s), then Discord refused the rest: %s",
+                delivery.job_id,
+                posted,
+                error,
+            )
+            break
+        posted += len(group)
+    return posted

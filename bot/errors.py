@@ -27,3 +27,12 @@ class DeliveryFailed(UpstreamError):
         super().__init__(f"Discord refused the delivery ({status}): {detail}")
         self.status = status
         self.detail = detail
+
+
+class SourceUnavailable(UpstreamError):
+    """An image to work from could not be downloaded from Discord."""
+
+    def __init__(self, filename: str, detail: str) -> None:
+        super().__init__(f"could not download {filename}: {detail}")
+        self.filename = filename
+        self.detail = detail

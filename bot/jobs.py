@@ -1,11 +1,12 @@
 """The one pipeline every entry point goes through.
 
-reserve quota -> call the Images API (fanning out where a model makes one image per request)
--> deliver (a callback owned by the Discord side) -> charge what was delivered, refund the rest.
+reserve quota -> prepare inputs (download and fit images, after the acknowledgement) -> call the
+Images API (fanning out where a model makes one image per request) -> deliver (a callback owned by
+the Discord side) -> charge what was delivered, refund the rest.
 
-Any failure on the way (upstream error, safety rejection, delivery failure, cancellation) refunds
-the whole reservation before the exception continues to the error handler. Nothing here imports
-discord.
+Any failure on the way (a refused image, an upstream error, a safety rejection, a delivery
+failure, cancellation) refunds the whole reservation before the exception continues to the error
+handler. Nothing here imports discord.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
 
 from bot.errors import BotError
 from bot.images import (
@@ -26,15 +26,11 @@ from bot.images import (
     GenerateRequest,
     ImageResult,
     ImagesClient,
-    VariationRequest,
-    get_model,
 )
+from bot.recipes import Inputs, Recipe, UpstreamRequest, to_request
 from bot.store import QuotaStatus, Reservation, Store
 
 log = logging.getLogger(__name__)
-
-JobKind = Literal["imagine", "edit", "vary"]
-UpstreamRequest = GenerateRequest | EditRequest | VariationRequest
 
 
 def utcnow() -> datetime:
@@ -48,12 +44,12 @@ class Job:
     guild_id: int
     channel_id: int
     user_id: int
-    kind: JobKind
-    request: UpstreamRequest
+    recipe: Recipe
+    inputs: Inputs | None = None  # None: prepared after the acknowledgement (downloads are slow)
 
     @property
     def n(self) -> int:
-        return self.request.n
+        return self.recipe.n
 
 
 @dataclass(frozen=True)
@@ -61,6 +57,7 @@ class Delivery:
     """What the Discord side posts: the images, what failed, and the quota once this job is charged."""
 
     job: Job
+    job_id: int
     images: tuple[GeneratedImage, ...]
     failures: tuple[BotError, ...]
     revised_prompt: str | None
@@ -70,6 +67,13 @@ class Delivery:
 
 Deliver = Callable[[Delivery], Awaitable[int]]
 """Posts a delivery and returns how many of its images reached the channel (those are charged)."""
+
+Prepare = Callable[[], Awaitable[Inputs]]
+"""Downloads and fits a job's input images (after the interaction was acknowledged)."""
+
+
+class JobGone(BotError):
+    """A button refers to a job this bot has no record of (another database, or pruned)."""
 
 
 @dataclass(frozen=True)
@@ -107,22 +111,32 @@ class JobRunner:
             job.n,
             now=self._clock(),
             channel_id=job.channel_id,
-            kind=job.kind,
-            details={"model": job.request.model, "n": job.n},
+            kind=job.recipe.kind,
+            details=job.recipe.to_details(),
         )
 
     async def release(self, reservation: Reservation) -> None:
         """Give a reservation back in full (the job never ran)."""
         await self._store.refund(reservation.id, now=self._clock())
 
-    async def run(self, job: Job, reservation: Reservation, deliver: Deliver) -> Outcome:
+    async def run(
+        self, job: Job, reservation: Reservation, deliver: Deliver, prepare: Prepare | None = None
+    ) -> Outcome:
         """Make and deliver the images; charge what was delivered; refund everything on failure."""
         try:
-            images, failures, revised = await self._make_images(job)
+            inputs = job.inputs
+            if inputs is None:
+                if prepare is None:
+                    raise ValueError("a job without inputs needs a prepare step")
+                inputs = await prepare()
+                if inputs.images:  # kept so Redo works later without re-downloading anything
+                    await self._store.save_inputs(reservation.id, inputs.as_rows())
+            images, failures, revised = await self._make_images(job, to_request(job.recipe, inputs))
             projected = reservation.status_after.remaining + (reservation.amount - len(images))
             delivered = await deliver(
                 Delivery(
                     job=job,
+                    job_id=reservation.id,
                     images=images,
                     failures=failures,
                     revised_prompt=revised,
@@ -145,17 +159,30 @@ class JobRunner:
             # The reservation stays 'reserved' and is refunded at the next start-up.
             log.exception("could not refund job %s now; it is refunded at next start-up", reservation.id)
 
+    async def redo(self, job_id: int, *, guild_id: int, channel_id: int, user_id: int) -> Job:
+        """The same recipe and inputs as job ``job_id``, as a new job for ``user_id``."""
+        record = await self._store.job_details(job_id)
+        if record is None or record[0] != guild_id:
+            raise JobGone(f"job {job_id} is unknown here")
+        recipe = Recipe.from_details(record[1])
+        if recipe.kind == "imagine":
+            return Job(guild_id, channel_id, user_id, recipe, Inputs())
+        inputs = Inputs.from_rows(await self._store.load_inputs(job_id))
+        if not inputs.images:
+            raise JobGone(f"job {job_id} kept no input image")
+        return Job(guild_id, channel_id, user_id, recipe, inputs)
+
     async def _make_images(
-        self, job: Job
+        self, job: Job, request: UpstreamRequest
     ) -> tuple[tuple[GeneratedImage, ...], tuple[BotError, ...], str | None]:
         """Call upstream, fanning out in parallel where the model makes fewer images per request.
 
         All parts failing raises the first failure; some failing returns the images that were made
         and the failures, so the user gets what succeeded and pays only for that.
         """
-        per_request = get_model(job.request.model).images_per_request
+        per_request = job.recipe.spec.images_per_request
         parts = [min(per_request, job.n - start) for start in range(0, job.n, per_request)]
-        tagged = replace(job.request, user=self.user_tag(job.user_id))
+        tagged = replace(request, user=self.user_tag(job.user_id))
         results = await asyncio.gather(
             *(self._call(replace(tagged, n=count)) for count in parts), return_exceptions=True
         )

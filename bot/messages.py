@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.errors import BotError, DeliveryFailed
+from bot.errors import BotError, DeliveryFailed, SourceUnavailable
 from bot.images import (
     APIConnectionError,
     APITimeout,
@@ -30,9 +30,11 @@ from bot.images import (
     ServerError,
     UnknownModel,
 )
+from bot.imaging import CorruptImage, FileTooLarge, InvalidMask, TooManyPixels, UnsupportedImageType
 from bot.store import QuotaExceeded, QuotaStatus
 
 NOTHING_CHARGED = "Nothing was charged."
+ACCEPTED = "PNG, JPEG, WebP or GIF (first frame)"
 
 _PERIOD_WORDS = {"day": "today", "week": "this week", "month": "this month"}
 _PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
@@ -47,6 +49,10 @@ def shorten(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, ending in an ellipsis when cut."""
     text = text.strip()
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+def megabytes(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def plural(count: int, word: str) -> str:
@@ -111,6 +117,33 @@ def describe_error(error: BotError) -> str:
             verb = _ENDPOINT_VERBS.get(error.endpoint, error.endpoint)
             others = ", ".join(error.models_that_can) or "none of the configured models"
             return f"{error.model} can't {verb}. Models that can: {others}."
+        case UnsupportedImageType():
+            kind = _kind(error.found)
+            return f"That file is {kind}, not an image I can use. Send a {ACCEPTED}. {NOTHING_CHARGED}"
+        case FileTooLarge():
+            return (
+                f"That file is {megabytes(error.size)}; this model takes images up to "
+                f"{megabytes(error.limit)}. Send a smaller image. {NOTHING_CHARGED}"
+            )
+        case TooManyPixels():
+            return (
+                f"That image is {error.width:,}x{error.height:,} pixels, more than the "
+                f"{error.limit / 1_000_000:.0f} megapixels I accept. Send a smaller image. {NOTHING_CHARGED}"
+            )
+        case CorruptImage():
+            return (
+                "I couldn't read that image: the file looks damaged or incomplete "
+                f"({shorten(error.detail, 120)}). "
+                f"Save it again, or send another {ACCEPTED}. {NOTHING_CHARGED}"
+            )
+        case InvalidMask():
+            return (
+                f"That mask doesn't work: {error.reason}. Paint the area to change white (or make it "
+                f"transparent) and leave the rest black. {NOTHING_CHARGED}"
+            )
+        case SourceUnavailable():
+            name = shorten(error.filename, 80)
+            return f"I couldn't download `{name}` from Discord. Upload it again. {NOTHING_CHARGED}"
         case ImagesAPIError():
             return f"{_upstream(error)} {NOTHING_CHARGED}"
         case DeliveryFailed():
@@ -119,6 +152,13 @@ def describe_error(error: BotError) -> str:
                 f"{shorten(error.detail, 200)}). Try again. {NOTHING_CHARGED}"
             )
     return f"{error} {NOTHING_CHARGED}"
+
+
+def _kind(found: str) -> str:
+    if found.startswith(("text/", "application/", "video/", "audio/")):
+        return f"a {found} file"
+    named = {"text": "a text file", "pdf": "a PDF", "svg": "an SVG drawing", "unknown": "not a format I know"}
+    return named.get(found, f"a {found.upper()} file")
 
 
 def _quota_exceeded(error: QuotaExceeded) -> str:

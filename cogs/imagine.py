@@ -7,14 +7,13 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import choices
-from bot.images import GenerateRequest, get_model, validate_generation
-from bot.interaction_jobs import job_for, run_for_interaction
-from bot.jobs import JobRunner
+from bot.flow import JobFlow, job_for
+from bot.recipes import Inputs, Recipe, checked
 
 
 class ImagineCog(commands.Cog):
-    def __init__(self, runner: JobRunner, *, default_model: str) -> None:
-        self.runner = runner
+    def __init__(self, flow: JobFlow, *, default_model: str) -> None:
+        self.flow = flow
         self.default_model = default_model
 
     @app_commands.command(name="imagine", description="Make images from a text description")
@@ -39,20 +38,19 @@ class ImagineCog(commands.Cog):
         n: app_commands.Range[int, 1, 10] = 1,
         background: str | None = None,
     ) -> None:
-        spec = get_model(model or self.default_model)
-        options = validate_generation(
-            spec, prompt=prompt, n=n, size=size, quality=quality, style=style, background=background
+        recipe = checked(
+            Recipe(
+                "imagine",
+                model or self.default_model,
+                n,
+                prompt=prompt,
+                size=size,
+                quality=quality,
+                style=style,
+                background=background,
+            )
         )
-        request = GenerateRequest(
-            model=spec.name,
-            prompt=prompt.strip(),
-            n=n,
-            size=options.size,
-            quality=options.quality,
-            style=options.style,
-            background=options.background,
-        )
-        await run_for_interaction(interaction, self.runner, job_for(interaction, "imagine", request))
+        await self.flow.run(interaction, job_for(interaction, recipe, inputs=Inputs()))
 
     @imagine.autocomplete("model")
     async def _model(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
@@ -64,17 +62,14 @@ class ImagineCog(commands.Cog):
 
     @imagine.autocomplete("quality")
     async def _quality(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        spec = choices.chosen_model(interaction, self.default_model)
-        return choices.value_choices(spec.qualities if spec else (), typed)
+        return choices.option_choices(interaction, self.default_model, "qualities", typed)
 
     @imagine.autocomplete("style")
     async def _style(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        spec = choices.chosen_model(interaction, self.default_model)
-        return choices.value_choices(spec.styles if spec else (), typed)
+        return choices.option_choices(interaction, self.default_model, "styles", typed)
 
     @imagine.autocomplete("background")
     async def _background(
         self, interaction: discord.Interaction, typed: str
     ) -> list[app_commands.Choice[str]]:
-        spec = choices.chosen_model(interaction, self.default_model)
-        return choices.value_choices(spec.backgrounds if spec else (), typed)
+        return choices.option_choices(interaction, self.default_model, "backgrounds", typed)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from datetime import UTC, datetime
 
 from PIL import Image
@@ -45,3 +46,46 @@ def everything_shown(env, channels) -> str:
 
 async def quota_of(bot, guild, member):
     return await bot.store.status(guild.id, member.id, now=datetime.now(UTC))
+
+
+def image_bytes(
+    width: int = 64,
+    height: int = 64,
+    *,
+    fmt: str = "PNG",
+    mode: str = "RGB",
+    noise: bool = False,
+    colour=(200, 80, 40),
+) -> bytes:
+    """A real image in ``fmt``; ``noise`` makes it incompressible (for size-limit tests)."""
+    if noise:
+        image = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3)).convert(mode)
+    else:
+        image = Image.new(mode, (width, height), colour if mode != "RGBA" else (*colour, 255))
+    out = io.BytesIO()
+    image.save(out, fmt)
+    return out.getvalue()
+
+
+def mask_bytes(width: int, height: int, box: tuple[int, int, int, int]) -> bytes:
+    """A black-and-white mask, white inside ``box`` (the area to change)."""
+    image = Image.new("L", (width, height), 0)
+    image.paste(255, box)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def decode(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def alpha_mask_bytes(width: int, height: int, transparent: tuple[int, int, int, int]) -> bytes:
+    """A mask in the API's own convention: opaque, with the area to change transparent."""
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 255))
+    image.paste((0, 0, 0, 0), transparent)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from bot.images import GenerateRequest
 from bot.jobs import Job
+from bot.recipes import Inputs, Recipe
 from bot.store import QuotaExceeded
 from tests.helpers import answer_text, images_of, quota_of
 
@@ -26,7 +26,7 @@ async def test_charged_quota_survives_a_restart(world, make_bot):
 async def test_a_job_cut_off_by_a_crash_is_refunded_at_the_next_start(world, make_bot):
     # A reservation the previous process never settled, as a crash mid-job would leave it.
     job = Job(
-        world.guild.id, world.channel.id, world.alice.id, "imagine", GenerateRequest("gpt-image-2", "x", n=4)
+        world.guild.id, world.channel.id, world.alice.id, Recipe("imagine", "gpt-image-2", 4, prompt="x")
     )
     await world.bot.jobs.reserve(job)
     assert (await quota_of(world.bot, world.guild, world.alice)).reserved == 4
@@ -52,7 +52,11 @@ async def test_concurrent_jobs_from_one_user_never_spend_more_than_the_limit(wor
     """Twenty jobs at once through the shared pipeline, limit 5: exactly five run and are charged."""
     runner = world.bot.jobs
     job = Job(
-        world.guild.id, world.channel.id, world.alice.id, "imagine", GenerateRequest("gpt-image-2", "x")
+        world.guild.id,
+        world.channel.id,
+        world.alice.id,
+        Recipe("imagine", "gpt-image-2", 1, prompt="x"),
+        Inputs(),
     )
     delivered: list[int] = []
 

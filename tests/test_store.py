@@ -757,3 +757,23 @@ async def test_meta_values_are_kept_between_runs(db_path):
     store = await Store.open(db_path, default_policy=QuotaPolicy(5, "day"))
     assert await store.get_meta("commands") == "def"
     await store.close()
+
+
+async def test_job_details_and_inputs_are_kept_for_redo(db_path):
+    store = await Store.open(db_path, default_policy=QuotaPolicy(5, "day"))
+    reservation = await store.reserve(1, 2, 1, now=NOW, kind="edit", details={"prompt": "a hat", "n": 1})
+    await store.save_inputs(
+        reservation.id,
+        [("image", "image.png", "image/png", b"PNG1"), ("mask", "mask.png", "image/png", b"M")],
+    )
+    await store.close()
+
+    store = await Store.open(db_path, default_policy=QuotaPolicy(5, "day"))
+    assert await store.job_details(reservation.id) == (1, {"n": 1, "prompt": "a hat"})
+    assert await store.load_inputs(reservation.id) == [
+        ("image", "image.png", "image/png", b"PNG1"),
+        ("mask", "mask.png", "image/png", b"M"),
+    ]
+    assert await store.job_details(reservation.id + 1) is None
+    assert await store.load_inputs(reservation.id + 1) == []
+    await store.close()

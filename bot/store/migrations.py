@@ -124,5 +124,22 @@ CREATE TABLE meta (
 );
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "quotas, jobs, secrets, meta", _V1),)
+_V2 = """
+-- The fitted input images of edit and variation jobs, so Redo works after a restart without
+-- re-downloading anything (Discord's attachment links expire).
+CREATE TABLE job_inputs (
+    job_id   INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    role     TEXT    NOT NULL CHECK (role IN ('image', 'mask')),
+    filename TEXT    NOT NULL,
+    content_type TEXT NOT NULL,
+    data     BLOB    NOT NULL,
+    PRIMARY KEY (job_id, position)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "quotas, jobs, secrets, meta", _V1),
+    Migration(2, "job inputs", _V2),
+)
 LATEST_VERSION = MIGRATIONS[-1].version

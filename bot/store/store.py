@@ -368,3 +368,40 @@ class Store:
             )
 
         await self._database.write(run)
+
+    # --- job records (what Redo needs) ---
+
+    async def job_details(self, job_id: int) -> tuple[int, dict[str, Any]] | None:
+        """The guild and the details a job was reserved with, or None if there is no such job."""
+
+        async def run(db: aiosqlite.Connection) -> tuple[int, dict[str, Any]] | None:
+            rows = list(
+                await db.execute_fetchall("SELECT guild_id, details FROM jobs WHERE id = ?", (job_id,))
+            )
+            return (int(rows[0][0]), json.loads(rows[0][1])) if rows else None
+
+        return await self._database.read(run)
+
+    async def save_inputs(self, job_id: int, inputs: list[tuple[str, str, str, bytes]]) -> None:
+        """Keep a job's input files: (role, filename, content_type, data), role 'image' or 'mask'."""
+
+        async def run(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM job_inputs WHERE job_id = ?", (job_id,))
+            await db.executemany(
+                "INSERT INTO job_inputs (job_id, position, role, filename, content_type, data) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                [(job_id, i, role, name, kind, data) for i, (role, name, kind, data) in enumerate(inputs)],
+            )
+
+        await self._database.write(run)
+
+    async def load_inputs(self, job_id: int) -> list[tuple[str, str, str, bytes]]:
+        async def run(db: aiosqlite.Connection) -> list[tuple[str, str, str, bytes]]:
+            rows = await db.execute_fetchall(
+                "SELECT role, filename, content_type, data FROM job_inputs "
+                "WHERE job_id = ? ORDER BY position",
+                (job_id,),
+            )
+            return [(str(r[0]), str(r[1]), str(r[2]), bytes(r[3])) for r in rows]
+
+        return await self._database.read(run)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import io
+import os
 
 from PIL import Image, ImageDraw
 
@@ -24,9 +25,24 @@ _PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
 @functools.lru_cache(maxsize=128)
 def make_image(
-    width: int, height: int, image_format: str = "png", index: int = 0, transparent: bool = False
+    width: int,
+    height: int,
+    image_format: str = "png",
+    index: int = 0,
+    transparent: bool = False,
+    noise: bool = False,
 ) -> bytes:
-    """A ``width`` x ``height`` image in ``image_format``; ``index`` picks the colour and shape."""
+    """A ``width`` x ``height`` image in ``image_format``; ``index`` picks the colour and shape.
+
+    ``noise`` makes it random pixels instead (incompressible: the worst case for upload limits).
+    """
+    if noise:
+        random = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+        out = io.BytesIO()
+        random.save(
+            out, _PIL_FORMATS[image_format], **({"compress_level": 1} if image_format == "png" else {})
+        )
+        return out.getvalue()
     colour = _PALETTE[index % len(_PALETTE)]
     mode = "RGBA" if transparent and image_format != "jpeg" else "RGB"
     fill = (*colour, 0) if mode == "RGBA" else colour

@@ -111,6 +111,8 @@ class FakeImagesAPI:
         self.latency = latency
         self.served_models: set[str] | None = None
         self.url_results = False
+        #: answer with incompressible (noise) images, to test what doesn't fit Discord's upload limit
+        self.noise = False
         #: serve url results with chunked transfer encoding (no Content-Length)
         self.url_chunked = False
         self._lock = threading.Lock()
@@ -218,6 +220,7 @@ class FakeImagesAPI:
         self.latency = self._initial_latency
         self.url_results = False
         self.url_chunked = False
+        self.noise = False
 
     def fail(
         self,
@@ -550,7 +553,7 @@ class FakeImagesAPI:
         image_format = body.get("output_format") or "png" if spec.output_formats else "png"
         transparent = body.get("background") == "transparent"
         images = [
-            await asyncio.to_thread(make_image, width, height, image_format, index, transparent)
+            await asyncio.to_thread(make_image, width, height, image_format, index, transparent, self.noise)
             for index in range(n)
         ]
         use_url = self.url_results or (

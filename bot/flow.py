@@ -1,0 +1,118 @@
+"""Start jobs from Discord: the Discord side of the one pipeline, for every entry point.
+
+For an interaction (slash command, context menu, button) the order matters for Discord's 3-second
+rule and for quota safety:
+1. check options and attachments, reserve quota (milliseconds): a refusal is private and free;
+2. acknowledge ("thinking…") before anything slow; if that fails, give the reservation back;
+3. run the job: downloads, fitting, the upstream call and delivery; any failure is refunded and
+   reaches the one error handler.
+A reply that mentions the bot has no interaction: it is answered with replies instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+
+import discord
+
+from bot import intake
+from bot.delivery import InteractionTarget, ReplyTarget, post
+from bot.errors import BotError
+from bot.jobs import Job, JobRunner, Prepare
+from bot.recipes import Fit, Inputs, Recipe, checked
+from bot.replies import error_text
+
+WORKING = "⏳"
+
+
+class JobFlow:
+    def __init__(self, runner: JobRunner, *, vary_model: str) -> None:
+        self.runner = runner
+        self.vary_model = vary_model
+
+    async def run(self, interaction: discord.Interaction, job: Job, prepare: Prepare | None = None) -> None:
+        reservation = await self.runner.reserve(job)
+        try:
+            await interaction.response.defer(thinking=True)
+        except BaseException:
+            await self.runner.release(reservation)
+            raise
+        target = InteractionTarget(interaction, asyncio.get_running_loop().time())
+        await self.runner.run(job, reservation, functools.partial(post, target), prepare)
+
+    def vary_recipe(
+        self, *, n: int = 1, size: str | None = None, guide: str | None = None, fit: Fit = "crop"
+    ) -> Recipe:
+        return checked(Recipe("vary", self.vary_model, n, prompt=guide, size=size, fit=fit, image_count=1))
+
+    async def vary_attachment(
+        self,
+        interaction: discord.Interaction,
+        attachment: discord.Attachment,
+        *,
+        n: int = 1,
+        size: str | None = None,
+        guide: str | None = None,
+        fit: Fit = "crop",
+    ) -> None:
+        recipe = self.vary_recipe(n=n, size=size, guide=guide, fit=fit)
+        intake.check_attachment(attachment, recipe.spec)
+        await self.run(interaction, job_for(interaction, recipe), intake.prepare(recipe, [attachment]))
+
+    async def redo(self, interaction: discord.Interaction, job_id: int) -> None:
+        assert interaction.guild_id is not None and interaction.channel_id is not None
+        job = await self.runner.redo(
+            job_id,
+            guild_id=interaction.guild_id,
+            channel_id=interaction.channel_id,
+            user_id=interaction.user.id,
+        )
+        await self.run(interaction, job)
+
+    async def vary_for_reply(
+        self, message: discord.Message, attachment: discord.Attachment, *, n: int
+    ) -> None:
+        """Variations for a member who replied to an image and mentioned the bot."""
+        assert message.guild is not None
+        try:
+            recipe = self.vary_recipe(n=n)
+            intake.check_attachment(attachment, recipe.spec)
+            job = Job(message.guild.id, message.channel.id, message.author.id, recipe)
+            reservation = await self.runner.reserve(job)
+        except BotError as error:
+            await _reply(message, error_text(error))
+            return
+        await _react(message.add_reaction(WORKING))
+        try:
+            await self.runner.run(
+                job,
+                reservation,
+                functools.partial(post, ReplyTarget(message)),
+                intake.prepare(recipe, [attachment]),
+            )
+        except BotError as error:
+            await _reply(message, error_text(error))
+        finally:
+            await _react(message.remove_reaction(WORKING, message.guild.me))
+
+
+def job_for(interaction: discord.Interaction, recipe: Recipe, *, inputs: Inputs | None = None) -> Job:
+    """The job an interaction asks for (commands are guild-only, so guild and channel exist).
+
+    ``inputs`` is known up front for text-only jobs (empty); image jobs prepare theirs later.
+    """
+    assert interaction.guild_id is not None and interaction.channel_id is not None
+    return Job(interaction.guild_id, interaction.channel_id, interaction.user.id, recipe, inputs)
+
+
+async def _reply(message: discord.Message, text: str) -> None:
+    with contextlib.suppress(discord.HTTPException):
+        await message.reply(text, mention_author=False)
+
+
+async def _react(action) -> None:
+    """Reactions are a courtesy: a channel that forbids them must not fail the job."""
+    with contextlib.suppress(discord.HTTPException):
+        await action

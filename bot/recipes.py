@@ -1,0 +1,167 @@
+"""What a job makes, as data: enough to build its upstream request now, or again later (Redo).
+
+A ``Recipe`` is JSON-serialisable and stored with the job; the fitted input images travel beside
+it as ``Inputs``. ``to_request`` is the one place that turns the two into an Images API request,
+including the choice between the variations endpoint and an edit that asks for a variation.
+Nothing here imports discord.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+from bot.images import (
+    EditRequest,
+    GenerateRequest,
+    InputImage,
+    ModelSpec,
+    VariationRequest,
+    get_model,
+    validate_edit,
+    validate_generation,
+    validate_variation,
+)
+
+Kind = Literal["imagine", "edit", "vary"]
+Fit = Literal["crop", "pad"]
+UpstreamRequest = GenerateRequest | EditRequest | VariationRequest
+
+VARY_INSTRUCTION = (
+    "Create a variation of this image: keep its subject, composition, colours and style, "
+    "and vary the details as a new take on the same picture."
+)
+
+
+@dataclass(frozen=True)
+class Recipe:
+    kind: Kind
+    model: str
+    n: int
+    prompt: str | None = None
+    size: str | None = None
+    quality: str | None = None
+    style: str | None = None
+    background: str | None = None
+    fit: Fit = "crop"
+    image_count: int = 0  # how many input images an edit or variation takes
+
+    def to_details(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_details(cls, details: dict[str, Any]) -> Recipe:
+        names = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in details.items() if key in names})
+
+    @property
+    def spec(self) -> ModelSpec:
+        return get_model(self.model)
+
+    @property
+    def uses_variations_endpoint(self) -> bool:
+        return self.kind == "vary" and "variations" in self.spec.endpoints
+
+
+@dataclass(frozen=True)
+class Inputs:
+    images: tuple[InputImage, ...] = ()
+    mask: InputImage | None = None
+
+    def as_rows(self) -> list[tuple[str, str, str, bytes]]:
+        rows = [("image", i.filename, i.content_type, i.data) for i in self.images]
+        if self.mask is not None:
+            rows.append(("mask", self.mask.filename, self.mask.content_type, self.mask.data))
+        return rows
+
+    @classmethod
+    def from_rows(cls, rows: list[tuple[str, str, str, bytes]]) -> Inputs:
+        images = tuple(InputImage(data, name, kind) for role, name, kind, data in rows if role == "image")
+        masks = [InputImage(data, name, kind) for role, name, kind, data in rows if role == "mask"]
+        return cls(images=images, mask=masks[0] if masks else None)
+
+
+def vary_prompt(guide: str | None) -> str:
+    return f"{VARY_INSTRUCTION} {guide.strip()}" if guide and guide.strip() else VARY_INSTRUCTION
+
+
+def checked(recipe: Recipe) -> Recipe:
+    """The recipe with every option resolved to the model's default; refuses what the model can't do.
+
+    Runs before anything is charged: raises the registry's user-input errors (unknown model,
+    unsupported size, too long a prompt, an endpoint the model lacks…).
+    """
+    spec = recipe.spec
+    if recipe.kind == "imagine":
+        options = validate_generation(
+            spec,
+            prompt=recipe.prompt or "",
+            n=recipe.n,
+            size=recipe.size,
+            quality=recipe.quality,
+            style=recipe.style,
+            background=recipe.background,
+        )
+        return Recipe(
+            "imagine",
+            spec.name,
+            recipe.n,
+            prompt=options.prompt,
+            size=options.size,
+            quality=options.quality,
+            style=options.style,
+            background=options.background,
+        )
+    if recipe.uses_variations_endpoint:
+        variation = validate_variation(spec, n=recipe.n, size=recipe.size)
+        return Recipe("vary", spec.name, recipe.n, size=variation.size, fit=recipe.fit, image_count=1)
+    prompt = vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt or ""
+    edit = validate_edit(
+        spec,
+        prompt=prompt,
+        n=recipe.n,
+        size=recipe.size,
+        quality=recipe.quality,
+        background=recipe.background,
+        image_count=max(1, recipe.image_count),
+    )
+    return Recipe(
+        recipe.kind,
+        spec.name,
+        recipe.n,
+        prompt=recipe.prompt if recipe.kind == "vary" else edit.prompt,
+        size=edit.size,
+        quality=edit.quality,
+        background=edit.background,
+        fit=recipe.fit,
+        image_count=max(1, recipe.image_count),
+    )
+
+
+def to_request(recipe: Recipe, inputs: Inputs) -> UpstreamRequest:
+    """The Images API request for a checked recipe and its fitted inputs."""
+    if recipe.kind == "imagine":
+        return GenerateRequest(
+            model=recipe.model,
+            prompt=recipe.prompt or "",
+            n=recipe.n,
+            size=recipe.size,
+            quality=recipe.quality,
+            style=recipe.style,
+            background=recipe.background,
+        )
+    if not inputs.images:
+        raise ValueError(f"a {recipe.kind} job needs its input image")
+    if recipe.uses_variations_endpoint:
+        return VariationRequest(model=recipe.model, image=inputs.images[0], n=recipe.n, size=recipe.size)
+    prompt = vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt or ""
+    return EditRequest(
+        model=recipe.model,
+        prompt=prompt,
+        images=inputs.images,
+        mask=inputs.mask,
+        n=recipe.n,
+        size=recipe.size,
+        quality=recipe.quality,
+        background=recipe.background,
+    )

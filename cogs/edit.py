@@ -1,0 +1,78 @@
+"""/edit: change an uploaded image as a prompt describes, optionally only where a mask says."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import choices, intake
+from bot.flow import JobFlow, job_for
+from bot.recipes import Recipe, checked
+
+FIT_CHOICES = [
+    app_commands.Choice(name="crop to square (centre)", value="crop"),
+    app_commands.Choice(name="pad to square (keeps everything)", value="pad"),
+]
+
+
+class EditCog(commands.Cog):
+    def __init__(self, flow: JobFlow, *, default_model: str) -> None:
+        self.flow = flow
+        self.default_model = default_model
+
+    @app_commands.command(name="edit", description="Change an image the way a prompt describes")
+    @app_commands.guild_only()
+    @app_commands.describe(
+        image="The image to edit (PNG, JPEG, WebP or GIF)",
+        prompt="What the edited image should show",
+        mask="Where to edit: white (or transparent) areas change, the rest is kept",
+        image2="A second image to combine or take elements from (GPT image models)",
+        model="Which image model to use",
+        size="Width x height of the result; the choices depend on the model",
+        quality="Rendering quality; the choices depend on the model",
+        n="How many results (each counts against your quota)",
+        fit="For models that need a square image (dall-e-2): crop or pad",
+    )
+    @app_commands.choices(fit=FIT_CHOICES)
+    async def edit(
+        self,
+        interaction: discord.Interaction,
+        image: discord.Attachment,
+        prompt: str,
+        mask: discord.Attachment | None = None,
+        image2: discord.Attachment | None = None,
+        model: str | None = None,
+        size: str | None = None,
+        quality: str | None = None,
+        n: app_commands.Range[int, 1, 10] = 1,
+        fit: app_commands.Choice[str] | None = None,
+    ) -> None:
+        images = [image] if image2 is None else [image, image2]
+        recipe = checked(
+            Recipe(
+                "edit",
+                model or self.default_model,
+                n,
+                prompt=prompt,
+                size=size,
+                quality=quality,
+                fit="pad" if fit and fit.value == "pad" else "crop",
+                image_count=len(images),
+            )
+        )
+        for attachment in [*images, *([mask] if mask else [])]:
+            intake.check_attachment(attachment, recipe.spec)
+        await self.flow.run(interaction, job_for(interaction, recipe), intake.prepare(recipe, images, mask))
+
+    @edit.autocomplete("model")
+    async def _model(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return choices.model_choices(typed, endpoint="edits", default=self.default_model)
+
+    @edit.autocomplete("size")
+    async def _size(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return choices.size_choices(choices.chosen_model(interaction, self.default_model), typed)
+
+    @edit.autocomplete("quality")
+    async def _quality(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return choices.option_choices(interaction, self.default_model, "qualities", typed)

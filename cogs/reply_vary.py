@@ -1,0 +1,88 @@
+"""Reply to any image and mention the bot to get variations: ``@bot``, ``@bot 3``, ``@bot image 2``.
+
+Discord shows a bot the text of messages that mention it, but another member's attachments only
+with the privileged Message Content intent (MESSAGE_CONTENT_INTENT=true and enabled in the
+Developer Portal). Without it the bot says so and points to the "Vary image" menu.
+"""
+
+from __future__ import annotations
+
+import re
+
+import discord
+from discord.ext import commands
+
+from bot import intake
+from bot.flow import JobFlow
+
+_WHICH = re.compile(r"\b(?:image|img|picture|pic)\s*#?\s*(\d+)|#(\d+)", re.IGNORECASE)
+_COUNT = re.compile(r"(?<![\w#])x?(\d+)x?\b", re.IGNORECASE)
+_MENTION = re.compile(r"<@!?\d+>")
+
+HELP = (
+    "Reply to a message that has an image and mention me to get variations of it: "
+    "`@{name}` for one, `@{name} 3` for three, `@{name} image 2` to pick the second image."
+)
+NO_INTENT = (
+    "I can't see other members' attachments here: my Message Content intent is off. Use the "
+    "**Vary image** menu instead (right-click the message › Apps › Vary image), or ask the bot's "
+    "operator to enable the intent."
+)
+
+
+def parse_request(text: str) -> tuple[int, int]:
+    """(how many variations, which image, 1-based) from the text of a reply; defaults (1, 1)."""
+    text = _MENTION.sub(" ", text)
+    which = 1
+    found = _WHICH.search(text)
+    if found:
+        which = int(found.group(1) or found.group(2))
+        text = text[: found.start()] + " " + text[found.end() :]
+    count = _COUNT.search(text)
+    return (int(count.group(1)) if count else 1), which
+
+
+class ReplyVaryCog(commands.Cog):
+    def __init__(self, bot: commands.Bot, flow: JobFlow) -> None:
+        self.bot = bot
+        self.flow = flow
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        me = self.bot.user
+        if message.guild is None or message.author.bot or me is None:
+            return
+        if not re.search(rf"<@!?{me.id}>", message.content):
+            return  # a reply to the bot without an explicit mention is conversation, not a request
+        source = await self._source(message)
+        if source is None:
+            await message.reply(HELP.format(name=me.display_name), mention_author=False)
+            return
+        n, which = parse_request(message.content)
+        images = [a for a in source.attachments if intake.looks_like_image(a)]
+        if not images:
+            hidden = not self.bot.intents.message_content and source.author.id != me.id
+            await message.reply(
+                NO_INTENT if hidden else "That message has no image I can vary.", mention_author=False
+            )
+            return
+        if which > len(images):
+            await message.reply(
+                f"That message has {len(images)} image{'s' if len(images) > 1 else ''}; "
+                f"ask for image 1{f' to {len(images)}' if len(images) > 1 else ''}.",
+                mention_author=False,
+            )
+            return
+        await self.flow.vary_for_reply(message, images[which - 1], n=n)
+
+    async def _source(self, message: discord.Message) -> discord.Message | None:
+        """The message whose image to vary: the one replied to, or this one if it carries an image."""
+        reference = message.reference
+        if reference is None or reference.message_id is None:
+            return message if any(intake.looks_like_image(a) for a in message.attachments) else None
+        if isinstance(reference.resolved, discord.Message):
+            return reference.resolved
+        try:
+            return await message.channel.fetch_message(reference.message_id)
+        except discord.HTTPException:
+            return None

@@ -1,0 +1,78 @@
+"""Deliveries that always fit: re-encoded or split to the upload limit, and late results not lost."""
+
+from __future__ import annotations
+
+import discord
+import pytest
+from simcord.backend.errors import BackendError
+from simcord.http import router
+
+from bot.delivery import batches
+from tests.helpers import images_of, quota_of
+
+
+@pytest.fixture
+def upload_limit(monkeypatch):
+    """Advertise ``limit`` bytes as this server's upload limit and refuse bigger messages with 413.
+
+    SimCord advertises 25 MiB and enforces nothing; Discord answers an oversized upload with
+    413 Request Entity Too Large (code 40005).
+    """
+    refused: list[int] = []
+
+    def apply(limit: int) -> list[int]:
+        original_from_data = discord.Interaction._from_data
+        original_dispatch = router.dispatch
+
+        def from_data(self, data):
+            original_from_data(self, data)
+            self.filesize_limit = limit
+
+        def dispatch(backend, method, path, *, files=None, **kwargs):
+            total = sum(len(f.fp.getbuffer()) for f in files or ())
+            if total > limit:
+                refused.append(total)
+                raise BackendError(413, 40005, "Request entity too large")
+            return original_dispatch(backend, method, path, files=files, **kwargs)
+
+        monkeypatch.setattr(discord.Interaction, "_from_data", from_data)
+        monkeypatch.setattr(discord.Guild, "filesize_limit", property(lambda self: limit))
+        monkeypatch.setattr(router, "dispatch", dispatch)
+        return refused
+
+    return apply
+
+
+async def test_a_result_too_large_for_the_limit_is_delivered_in_full(world, api, upload_limit):
+    refused = upload_limit(400 * 1024)
+    api.noise = True  # incompressible images: each PNG is far over the limit
+
+    await world.alice.slash(world.channel, "imagine", prompt="static", n=4, size="1024x1024")
+
+    messages = [m for m in world.channel.history() if m.author.id == world.bot.user.id]
+    images = [image for message in messages for image in await images_of(message)]
+    assert len(images) == 4 and all(image.size[0] >= 256 for image in images)
+    assert refused == []  # never a 413
+    for message in messages:
+        assert sum(a.size for a in message.attachments) <= 400 * 1024
+    assert (await quota_of(world.bot, world.guild, world.alice)).used == 4
+
+
+def test_files_are_grouped_by_count_and_by_size():
+    assert batches([1] * 12, budget=100) == [range(0, 10), range(10, 12)]
+    assert batches([60, 60, 30, 100], budget=100) == [range(0, 1), range(1, 3), range(3, 4)]
+    assert batches([], budget=100) == []
+
+
+@pytest.mark.bot_env(OPENAI_MAX_RETRIES="10")
+async def test_a_result_ready_after_the_interaction_expired_goes_to_the_channel(world, api):
+    # Eight rate limits of 110 s: the job finishes about 15 minutes after the command.
+    api.fail("rate_limit", times=8, retry_after=110)
+
+    await world.alice.slash(world.channel, "imagine", prompt="patience")
+    await world.env.advance_time(8 * 111)
+
+    message = world.channel.last_message
+    assert message.content.startswith(f"{world.alice.mention}, your result is ready")
+    assert len(await images_of(message)) == 1
+    assert (await quota_of(world.bot, world.guild, world.alice)).used == 1
