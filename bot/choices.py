@@ -12,8 +12,20 @@ import discord
 from discord import app_commands
 
 from bot.images import MODELS, ModelSpec, suggest_sizes
+from bot.recipes import Fit
 
 MAX_CHOICES = 25  # Discord's limit per autocomplete answer
+
+FIT_CHOICES = [
+    app_commands.Choice(name="crop to square (centre)", value="crop"),
+    app_commands.Choice(name="pad to square (keeps everything)", value="pad"),
+]
+
+
+def fit_of(choice: app_commands.Choice[str] | None) -> Fit:
+    """How to square an image for models that need it; centre-crop unless padding was chosen."""
+    return "pad" if choice is not None and choice.value == "pad" else "crop"
+
 
 _SIZE_HINTS = {"auto": "model decides"}
 

@@ -19,7 +19,6 @@ import discord
 
 from bot import intake
 from bot.delivery import InteractionTarget, ReplyTarget, post
-from bot.errors import BotError
 from bot.jobs import Job, JobRunner, Prepare
 from bot.recipes import Fit, Inputs, Recipe, checked
 from bot.replies import error_text
@@ -81,7 +80,7 @@ class JobFlow:
             intake.check_attachment(attachment, recipe.spec)
             job = Job(message.guild.id, message.channel.id, message.author.id, recipe)
             reservation = await self.runner.reserve(job)
-        except BotError as error:
+        except Exception as error:  # error_text logs bugs with an id the member can quote
             await _reply(message, error_text(error))
             return
         await _react(message.add_reaction(WORKING))
@@ -92,7 +91,7 @@ class JobFlow:
                 functools.partial(post, ReplyTarget(message)),
                 intake.prepare(recipe, [attachment]),
             )
-        except BotError as error:
+        except Exception as error:  # error_text logs bugs with an id the member can quote
             await _reply(message, error_text(error))
         finally:
             await _react(message.remove_reaction(WORKING, message.guild.me))

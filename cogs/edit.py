@@ -10,11 +10,6 @@ from bot import choices, intake
 from bot.flow import JobFlow, job_for
 from bot.recipes import Recipe, checked
 
-FIT_CHOICES = [
-    app_commands.Choice(name="crop to square (centre)", value="crop"),
-    app_commands.Choice(name="pad to square (keeps everything)", value="pad"),
-]
-
 
 class EditCog(commands.Cog):
     def __init__(self, flow: JobFlow, *, default_model: str) -> None:
@@ -34,7 +29,7 @@ class EditCog(commands.Cog):
         n="How many results (each counts against your quota)",
         fit="For models that need a square image (dall-e-2): crop or pad",
     )
-    @app_commands.choices(fit=FIT_CHOICES)
+    @app_commands.choices(fit=choices.FIT_CHOICES)
     async def edit(
         self,
         interaction: discord.Interaction,
@@ -57,7 +52,7 @@ class EditCog(commands.Cog):
                 prompt=prompt,
                 size=size,
                 quality=quality,
-                fit="pad" if fit and fit.value == "pad" else "crop",
+                fit=choices.fit_of(fit),
                 image_count=len(images),
             )
         )

@@ -16,15 +16,6 @@ from discord.ext import commands
 from bot import choices, intake
 from bot.flow import JobFlow
 
-FIT_CHOICES = [
-    app_commands.Choice(name="crop to square (centre)", value="crop"),
-    app_commands.Choice(name="pad to square (keeps everything)", value="pad"),
-]
-
-
-class NoImage(Exception):
-    pass
-
 
 class VaryCog(commands.Cog):
     def __init__(self, flow: JobFlow, tree: app_commands.CommandTree) -> None:
@@ -48,7 +39,7 @@ class VaryCog(commands.Cog):
         prompt="Optional: steer the variations (GPT image models)",
         fit="For models that need a square image (dall-e-2): crop or pad",
     )
-    @app_commands.choices(fit=FIT_CHOICES)
+    @app_commands.choices(fit=choices.FIT_CHOICES)
     async def vary(
         self,
         interaction: discord.Interaction,
@@ -64,7 +55,7 @@ class VaryCog(commands.Cog):
             n=n,
             size=size,
             guide=prompt,
-            fit="pad" if fit and fit.value == "pad" else "crop",
+            fit=choices.fit_of(fit),
         )
 
     @vary.autocomplete("size")
