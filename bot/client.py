@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -14,8 +15,10 @@ from bot.config import Config, load_config
 from bot.flow import JobFlow
 from bot.images import ImagesClient
 from bot.jobs import JobRunner, utcnow
+from bot.messages import NOTHING_CHARGED, plural
 from bot.replies import report_error
-from bot.store import QuotaPolicy, Store
+from bot.scheduler import Scheduler
+from bot.store import QuotaPolicy, Reservation, Store
 from bot.views import DYNAMIC_ITEMS
 from cogs.admin import AdminCog
 from cogs.edit import EditCog
@@ -56,7 +59,16 @@ class ImageBot(commands.Bot):
             api_key=config.openai_api_key,
             base_url=config.openai_base_url,
             max_retries=config.openai_max_retries,
+            timeout=config.openai_timeout,
         )
+        self.scheduler = Scheduler(
+            images_per_minute=config.openai_images_per_minute,
+            max_concurrency=config.openai_max_concurrency,
+            max_jobs_per_user=config.max_jobs_per_user,
+            window=config.openai_rate_window,
+        )
+        self._interrupted: list[Reservation] = []
+        self._shut_down = False
 
     async def setup_hook(self) -> None:
         config = self.config
@@ -64,10 +76,12 @@ class ImageBot(commands.Bot):
             config.database_path,
             default_policy=QuotaPolicy(limit=config.default_quota, period=config.quota_period),  # type: ignore[arg-type]
         )
-        refunded = await self.store.refund_unfinished(now=utcnow())
-        if refunded:
-            log.warning("refunded %d job(s) left unfinished by the previous run", len(refunded))
-        self.jobs = JobRunner(self.store, self.images, user_key=await self.store.secret("user-hash"))
+        self._interrupted = await self.store.refund_unfinished(now=utcnow())
+        if self._interrupted:
+            log.warning("refunded %d job(s) left unfinished by the previous run", len(self._interrupted))
+        self.jobs = JobRunner(
+            self.store, self.images, scheduler=self.scheduler, user_key=await self.store.secret("user-hash")
+        )
         self.flow = JobFlow(self.jobs, vary_model=config.vary_model)
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # result buttons keep working after a restart
         await self.add_cog(ImagineCog(self.flow, default_model=config.image_model))
@@ -99,7 +113,26 @@ class ImageBot(commands.Bot):
             "synced %d slash command(s) %s", len(synced), f"to server {guild.id}" if guild else "globally"
         )
 
+    async def on_ready(self) -> None:
+        """Tell the owners of jobs a crash or restart cut off that nothing was charged (once)."""
+        interrupted, self._interrupted = self._interrupted, []
+        for (channel_id, user_id), jobs in _by_channel_and_user(interrupted).items():
+            channel = self.get_channel(channel_id) if channel_id else None
+            if not isinstance(channel, discord.abc.Messageable):
+                continue
+            with contextlib.suppress(discord.HTTPException):
+                await channel.send(
+                    f"<@{user_id}> the bot restarted before your {plural(len(jobs), 'request')} "
+                    f"could finish. {NOTHING_CHARGED} Please run it again.",
+                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
+                )
+
     async def close(self) -> None:
+        """Stop taking jobs, let running ones finish (SHUTDOWN_GRACE_SECONDS), refund the rest, close."""
+        if not self._shut_down and hasattr(self, "jobs"):
+            self._shut_down = True
+            log.info("finishing running jobs (up to %ss)", self.config.shutdown_grace)
+            await self.jobs.shutdown(self.config.shutdown_grace)
         try:
             await super().close()
         finally:
@@ -107,6 +140,13 @@ class ImageBot(commands.Bot):
             store = getattr(self, "store", None)
             if store is not None:
                 await store.close()
+
+
+def _by_channel_and_user(jobs: list[Reservation]) -> dict[tuple[int | None, int], list[Reservation]]:
+    grouped: dict[tuple[int | None, int], list[Reservation]] = {}
+    for job in jobs:
+        grouped.setdefault((job.channel_id, job.user_id), []).append(job)
+    return grouped
 
 
 def create_bot(config: Config | None = None) -> ImageBot:

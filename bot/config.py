@@ -39,6 +39,12 @@ class Config:
     default_quota: int = 25
     quota_period: str = "day"
     openai_max_retries: int = 2
+    openai_timeout: float = 300.0
+    openai_images_per_minute: int = 50
+    openai_max_concurrency: int = 4
+    openai_rate_window: float = 60.0
+    max_jobs_per_user: int = 2
+    shutdown_grace: float = 60.0
     message_content_intent: bool = True
     dev_guild_id: int | None = None
 
@@ -78,6 +84,20 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
         default_quota=_int(get("DEFAULT_QUOTA"), "DEFAULT_QUOTA", default=25, low=0, high=1_000_000),
         quota_period=_choice(get("QUOTA_PERIOD"), "QUOTA_PERIOD", default="day", choices=PERIODS),
         openai_max_retries=_int(get("OPENAI_MAX_RETRIES"), "OPENAI_MAX_RETRIES", default=2, low=0, high=10),
+        openai_timeout=_int(get("OPENAI_TIMEOUT"), "OPENAI_TIMEOUT", default=300, low=1, high=3600),
+        openai_images_per_minute=_int(
+            get("OPENAI_IMAGES_PER_MINUTE"), "OPENAI_IMAGES_PER_MINUTE", default=50, low=1, high=100_000
+        ),
+        openai_max_concurrency=_int(
+            get("OPENAI_MAX_CONCURRENCY"), "OPENAI_MAX_CONCURRENCY", default=4, low=1, high=1000
+        ),
+        openai_rate_window=_int(
+            get("OPENAI_RATE_WINDOW_SECONDS"), "OPENAI_RATE_WINDOW_SECONDS", default=60, low=1, high=3600
+        ),
+        max_jobs_per_user=_int(get("MAX_JOBS_PER_USER"), "MAX_JOBS_PER_USER", default=2, low=1, high=100),
+        shutdown_grace=_int(
+            get("SHUTDOWN_GRACE_SECONDS"), "SHUTDOWN_GRACE_SECONDS", default=60, low=0, high=3600
+        ),
         message_content_intent=_bool(get("MESSAGE_CONTENT_INTENT"), "MESSAGE_CONTENT_INTENT", default=True),
         dev_guild_id=_snowflake(get("DEV_GUILD_ID"), "DEV_GUILD_ID"),
     )

@@ -13,8 +13,10 @@ import asyncio
 import io
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import aiohttp
 import discord
 
 from bot.errors import DeliveryFailed
@@ -31,6 +33,7 @@ TOKEN_MARGIN = 60  # don't start a followup the token may not outlive
 PROMPT_PREVIEW = 1000  # of the embed description's 4096: a prompt is shown, not archived
 FIELD_LIMIT = 1024
 REQUEST_OVERHEAD = 64 * 1024  # the embed, JSON and multipart framing travel in the same request
+DELIVERY_BACKOFF = (1.0, 3.0)  # pauses before the 2nd and 3rd attempt at a message Discord failed
 _NOUNS = {"imagine": ("image", "images"), "edit": ("edit", "edits"), "vary": ("variation", "variations")}
 
 
@@ -62,6 +65,7 @@ class InteractionTarget(Target):
 
     def __post_init__(self) -> None:
         self.user = self.interaction.user
+        self.replaced_placeholder = False
 
     @property
     def upload_limit(self) -> int:
@@ -79,6 +83,12 @@ class InteractionTarget(Target):
         view: discord.ui.View,
     ) -> None:
         if self.token_alive():
+            if not self.replaced_placeholder:  # the "thinking…" or queue message becomes the result
+                await self.interaction.edit_original_response(
+                    content=content or "", embed=embed, attachments=files, view=view
+                )
+                self.replaced_placeholder = True
+                return
             await self.interaction.followup.send(
                 content=content or "", embed=embed or discord.utils.MISSING, files=files, view=view
             )
@@ -175,6 +185,31 @@ def batches(sizes: list[int], budget: int) -> list[range]:
     return groups
 
 
+async def with_retries(send: Callable[[], Awaitable[None]]) -> None:
+    """Retry what Discord failed transiently (5xx, timeouts); anything else is final at once.
+
+    Raises DeliveryFailed when the message could not be posted.
+    """
+    for attempt, pause in enumerate((*DELIVERY_BACKOFF, None)):
+        try:
+            await send()
+            return
+        except (discord.HTTPException, TimeoutError, aiohttp.ClientError) as error:
+            transient = not isinstance(error, discord.HTTPException) or error.status >= 500
+            if not transient or pause is None:
+                raise _failed(error) from error
+            log.warning(
+                "Discord failed a delivery (attempt %d), retrying in %.0fs: %s", attempt + 1, pause, error
+            )
+            await asyncio.sleep(pause)
+
+
+def _failed(error: Exception) -> DeliveryFailed:
+    if isinstance(error, discord.HTTPException):
+        return DeliveryFailed(error.status, error.text or str(error))
+    return DeliveryFailed(None, f"{type(error).__name__} while talking to Discord")
+
+
 async def post(target: Target, delivery: Delivery) -> int:
     """Post the delivery; returns how many images reached the channel (only those are charged)."""
     budget = max(target.upload_limit - REQUEST_OVERHEAD, 1)
@@ -183,20 +218,23 @@ async def post(target: Target, delivery: Delivery) -> int:
     posted = 0
     for number, group in enumerate(groups):
         first = number == 0
-        content = None if first else f"Images {group.start + 1}–{group.stop} of {len(files)}"
-        try:
+
+        async def send_group(first: bool = first, group: range = group) -> None:
             await target.send(
-                content=content,
+                content=None if first else f"Images {group.start + 1}–{group.stop} of {len(files)}",
                 embed=result_embed(delivery, target.user) if first else None,
-                files=[
+                files=[  # new file objects each attempt: a failed upload has consumed the last ones
                     discord.File(io.BytesIO(files[i][0]), filename=f"image_{i + 1}.{files[i][1]}")
                     for i in group
                 ],
                 view=result_view(delivery.job_id, group.start + 1, len(group), redo=first),
             )
-        except discord.HTTPException as error:
+
+        try:
+            await with_retries(send_group)
+        except DeliveryFailed as error:
             if posted == 0:
-                raise DeliveryFailed(error.status, error.text or str(error)) from error
+                raise
             log.warning(
                 "job %s: posted %d image(s), then Discord refused the rest: %s",
                 delivery.job_id,

@@ -22,6 +22,7 @@ from bot.delivery import InteractionTarget, ReplyTarget, post
 from bot.jobs import Job, JobRunner, Prepare
 from bot.recipes import Fit, Inputs, Recipe, checked
 from bot.replies import error_text
+from bot.views import cancel_view
 
 WORKING = "⏳"
 
@@ -32,14 +33,16 @@ class JobFlow:
         self.vary_model = vary_model
 
     async def run(self, interaction: discord.Interaction, job: Job, prepare: Prepare | None = None) -> None:
-        reservation = await self.runner.reserve(job)
+        claim = await self.runner.reserve(job)
         try:
             await interaction.response.defer(thinking=True)
         except BaseException:
-            await self.runner.release(reservation)
+            await self.runner.release(claim)
             raise
         target = InteractionTarget(interaction, asyncio.get_running_loop().time())
-        await self.runner.run(job, reservation, functools.partial(post, target), prepare)
+        await self.runner.run(
+            job, claim, functools.partial(post, target), prepare, on_queue=QueueDisplay(interaction, claim.id)
+        )
 
     def vary_recipe(
         self, *, n: int = 1, size: str | None = None, guide: str | None = None, fit: Fit = "crop"
@@ -79,7 +82,7 @@ class JobFlow:
             recipe = self.vary_recipe(n=n)
             intake.check_attachment(attachment, recipe.spec)
             job = Job(message.guild.id, message.channel.id, message.author.id, recipe)
-            reservation = await self.runner.reserve(job)
+            claim = await self.runner.reserve(job)
         except Exception as error:  # error_text logs bugs with an id the member can quote
             await _reply(message, error_text(error))
             return
@@ -87,7 +90,7 @@ class JobFlow:
         try:
             await self.runner.run(
                 job,
-                reservation,
+                claim,
                 functools.partial(post, ReplyTarget(message)),
                 intake.prepare(recipe, [attachment]),
             )
@@ -95,6 +98,31 @@ class JobFlow:
             await _reply(message, error_text(error))
         finally:
             await _react(message.remove_reaction(WORKING, message.guild.me))
+
+
+class QueueDisplay:
+    """Shows a waiting job's place in the placeholder message, with a Cancel button, at most about
+    once a second; and "working on it" once its turn comes."""
+
+    MIN_INTERVAL = 1.0
+
+    def __init__(self, interaction: discord.Interaction, job_id: int) -> None:
+        self.interaction = interaction
+        self.job_id = job_id
+        self.shown_at: float | None = None
+
+    async def __call__(self, position: int) -> None:
+        now = asyncio.get_running_loop().time()
+        if position and self.shown_at is not None and now - self.shown_at < self.MIN_INTERVAL:
+            return
+        self.shown_at = now
+        if position:
+            text = f"⏳ Waiting for the image service: you're **#{position}** in the queue."
+            view: discord.ui.View | None = cancel_view(self.job_id)
+        else:
+            text, view = "🎨 Your turn: making it now…", None
+        with contextlib.suppress(discord.HTTPException):
+            await self.interaction.edit_original_response(content=text, view=view)
 
 
 def job_for(interaction: discord.Interaction, recipe: Recipe, *, inputs: Inputs | None = None) -> Job:

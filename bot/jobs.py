@@ -12,6 +12,7 @@ handler. Nothing here imports discord.
 from __future__ import annotations
 
 import asyncio
+import enum
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -28,6 +29,7 @@ from bot.images import (
     ImagesClient,
 )
 from bot.recipes import Inputs, Recipe, UpstreamRequest, to_request
+from bot.scheduler import JobCancelled, PositionCallback, Scheduler, ShuttingDown, Ticket
 from bot.store import QuotaStatus, Reservation, Store
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,24 @@ class Outcome:
     refunded: int
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A job's reserved quota and its place with the scheduler, from admission to the end."""
+
+    reservation: Reservation
+    ticket: Ticket
+
+    @property
+    def id(self) -> int:
+        return self.reservation.id
+
+
+class CancelResult(enum.Enum):
+    CANCELLED = "cancelled"
+    NOT_OWNER = "not_owner"
+    NOT_WAITING = "not_waiting"
+
+
 class JobRunner:
     """Reserve, call upstream, deliver, settle. Built once; shared by every cog."""
 
@@ -90,39 +110,91 @@ class JobRunner:
         store: Store,
         images: ImagesClient,
         *,
+        scheduler: Scheduler,
         user_key: bytes,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
         self._images = images
+        self._scheduler = scheduler
         self._user_key = user_key
         self._clock = clock
+        self._running: dict[int, tuple[Job, Claim, asyncio.Task[object]]] = {}
+        self._stopping = False
 
     def user_tag(self, user_id: int) -> str:
         """A stable, non-reversible stand-in for a Discord user id (OpenAI's `user` field)."""
         digest = hashlib.blake2b(str(user_id).encode(), key=self._user_key, digest_size=16)
         return "u-" + digest.hexdigest()
 
-    async def reserve(self, job: Job) -> Reservation:
-        """Hold the job's images against the user's quota; raises QuotaExceeded with nothing written."""
-        return await self._store.reserve(
-            job.guild_id,
-            job.user_id,
-            job.n,
-            now=self._clock(),
-            channel_id=job.channel_id,
-            kind=job.recipe.kind,
-            details=job.recipe.to_details(),
-        )
+    async def reserve(self, job: Job) -> Claim:
+        """Admit the job (per-user cap) and hold its images against the user's quota.
 
-    async def release(self, reservation: Reservation) -> None:
-        """Give a reservation back in full (the job never ran)."""
-        await self._store.refund(reservation.id, now=self._clock())
+        Raises TooManyJobs, ShuttingDown or QuotaExceeded with nothing held.
+        """
+        ticket = self._scheduler.admit((job.guild_id, job.user_id))
+        try:
+            reservation = await self._store.reserve(
+                job.guild_id,
+                job.user_id,
+                job.n,
+                now=self._clock(),
+                channel_id=job.channel_id,
+                kind=job.recipe.kind,
+                details=job.recipe.to_details(),
+            )
+        except BaseException:
+            ticket.close()
+            raise
+        return Claim(reservation, ticket)
+
+    async def release(self, claim: Claim) -> None:
+        """Give a claim back in full (the job never ran)."""
+        claim.ticket.close()
+        await self._store.refund(claim.id, now=self._clock())
+
+    def cancel(self, job_id: int, user_id: int) -> CancelResult:
+        """The owner withdraws a job that is waiting in the queue (it is then refunded in full)."""
+        entry = self._running.get(job_id)
+        if entry is None:
+            return CancelResult.NOT_WAITING
+        job, claim, _ = entry
+        if job.user_id != user_id:
+            return CancelResult.NOT_OWNER
+        return CancelResult.CANCELLED if claim.ticket.cancel(JobCancelled()) else CancelResult.NOT_WAITING
+
+    async def shutdown(self, grace: float) -> None:
+        """Stop taking jobs; let running ones finish for ``grace`` seconds; withdraw the rest.
+
+        Everything withdrawn is refunded, and its owner told, by the usual failure path.
+        """
+        self._stopping = True
+        self._scheduler.stop(ShuttingDown())
+        tasks = {task for _, _, task in self._running.values()}
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
 
     async def run(
-        self, job: Job, reservation: Reservation, deliver: Deliver, prepare: Prepare | None = None
+        self,
+        job: Job,
+        claim: Claim,
+        deliver: Deliver,
+        prepare: Prepare | None = None,
+        on_queue: PositionCallback | None = None,
     ) -> Outcome:
-        """Make and deliver the images; charge what was delivered; refund everything on failure."""
+        """Make and deliver the images; charge what was delivered; refund everything on failure.
+
+        ``on_queue`` is told the job's place while it waits for the shared upstream limiter.
+        """
+        reservation, ticket = claim.reservation, claim.ticket
+        ticket.on_position = on_queue
+        task = asyncio.current_task()
+        assert task is not None
+        self._running[claim.id] = (job, claim, task)
         try:
             inputs = job.inputs
             if inputs is None:
@@ -131,7 +203,7 @@ class JobRunner:
                 inputs = await prepare()
                 if inputs.images:  # kept so Redo works later without re-downloading anything
                     await self._store.save_inputs(reservation.id, inputs.as_rows())
-            images, failures, revised = await self._make_images(job, to_request(job.recipe, inputs))
+            images, failures, revised = await self._make_images(job, to_request(job.recipe, inputs), ticket)
             projected = reservation.status_after.remaining + (reservation.amount - len(images))
             delivered = await deliver(
                 Delivery(
@@ -144,9 +216,17 @@ class JobRunner:
                     remaining_after=projected,
                 )
             )
+        except asyncio.CancelledError:
+            await asyncio.shield(self._refund_quietly(reservation))
+            if self._stopping:  # our own shutdown withdrew it: report it like any failure
+                raise ShuttingDown() from None
+            raise
         except BaseException:
             await asyncio.shield(self._refund_quietly(reservation))
             raise
+        finally:
+            ticket.close()
+            self._running.pop(claim.id, None)
         charged = max(0, min(delivered, reservation.amount))
         await self._store.settle(reservation.id, charged, now=self._clock())
         log.info("job %s charged %d of %d image(s)", reservation.id, charged, reservation.amount)
@@ -154,7 +234,7 @@ class JobRunner:
 
     async def _refund_quietly(self, reservation: Reservation) -> None:
         try:
-            await self.release(reservation)
+            await self._store.refund(reservation.id, now=self._clock())
         except Exception:
             # The reservation stays 'reserved' and is refunded at the next start-up.
             log.exception("could not refund job %s now; it is refunded at next start-up", reservation.id)
@@ -173,7 +253,7 @@ class JobRunner:
         return Job(guild_id, channel_id, user_id, recipe, inputs)
 
     async def _make_images(
-        self, job: Job, request: UpstreamRequest
+        self, job: Job, request: UpstreamRequest, ticket: Ticket
     ) -> tuple[tuple[GeneratedImage, ...], tuple[BotError, ...], str | None]:
         """Call upstream, fanning out in parallel where the model makes fewer images per request.
 
@@ -184,7 +264,7 @@ class JobRunner:
         parts = [min(per_request, job.n - start) for start in range(0, job.n, per_request)]
         tagged = replace(request, user=self.user_tag(job.user_id))
         results = await asyncio.gather(
-            *(self._call(replace(tagged, n=count)) for count in parts), return_exceptions=True
+            *(self._call(replace(tagged, n=count), ticket) for count in parts), return_exceptions=True
         )
         images: list[GeneratedImage] = []
         failures: list[BaseException] = []
@@ -201,9 +281,9 @@ class JobRunner:
         revised = next((image.revised_prompt for image in images if image.revised_prompt), None)
         return tuple(images[: job.n]), tuple(f for f in failures if isinstance(f, BotError)), revised
 
-    async def _call(self, request: UpstreamRequest) -> ImageResult:
+    async def _call(self, request: UpstreamRequest, ticket: Ticket) -> ImageResult:
         if isinstance(request, GenerateRequest):
-            return await self._images.generate(request)
+            return await self._images.generate(request, gate=ticket.gate)
         if isinstance(request, EditRequest):
-            return await self._images.edit(request)
-        return await self._images.vary(request)
+            return await self._images.edit(request, gate=ticket.gate)
+        return await self._images.vary(request, gate=ticket.gate)

@@ -31,6 +31,8 @@ from bot.images import (
     UnknownModel,
 )
 from bot.imaging import CorruptImage, FileTooLarge, InvalidMask, TooManyPixels, UnsupportedImageType
+from bot.jobs import JobGone
+from bot.scheduler import JobCancelled, ShuttingDown, TooManyJobs
 from bot.store import QuotaExceeded, QuotaStatus
 
 NOTHING_CHARGED = "Nothing was charged."
@@ -147,10 +149,25 @@ def describe_error(error: BotError) -> str:
         case ImagesAPIError():
             return f"{_upstream(error)} {NOTHING_CHARGED}"
         case DeliveryFailed():
+            why = f"{error.status}: " if error.status else ""
             return (
-                f"The images were made, but Discord refused to post them ({error.status}: "
-                f"{shorten(error.detail, 200)}). Try again. {NOTHING_CHARGED}"
+                f"The images were made, but Discord didn't take them ({why}{shorten(error.detail, 200)}), "
+                f"even after retrying. Try again. {NOTHING_CHARGED}"
             )
+        case TooManyJobs():
+            return (
+                f"You already have {plural(error.limit, 'job')} queued or running, the most allowed at once. "
+                f"Wait for one to finish, then try again. {NOTHING_CHARGED}"
+            )
+        case JobCancelled():
+            return f"Cancelled. {NOTHING_CHARGED}"
+        case ShuttingDown():
+            return (
+                "The bot is restarting, so this job was stopped before it finished. Try again in a minute. "
+                f"{NOTHING_CHARGED}"
+            )
+        case JobGone():
+            return f"That result is too old for this button: run the command again. {NOTHING_CHARGED}"
     return f"{error} {NOTHING_CHARGED}"
 
 

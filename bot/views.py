@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.jobs import CancelResult
 from bot.replies import answer, report_error
 
 if TYPE_CHECKING:
@@ -148,4 +149,42 @@ class RedoButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"{PREFIX}
             await report_error(interaction, error)
 
 
-DYNAMIC_ITEMS = (VaryButton, VarySelect, RedoButton)
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"{PREFIX}:cancel:(?P<job>\d+)"):
+    """Withdraws a job waiting in the queue; only its owner may press it."""
+
+    def __init__(self, job_id: int) -> None:
+        super().__init__(
+            discord.ui.Button(
+                label="Cancel", style=discord.ButtonStyle.danger, custom_id=f"{PREFIX}:cancel:{job_id}"
+            )
+        )
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+    ) -> CancelButton:
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> Any:
+        try:
+            result = _bot(interaction).jobs.cancel(self.job_id, interaction.user.id)
+            if result is CancelResult.CANCELLED:
+                await interaction.response.defer()  # the job's own message now says it was cancelled
+            elif result is CancelResult.NOT_OWNER:
+                await answer(interaction, "Only the member who asked for this job can cancel it.")
+            else:
+                await answer(
+                    interaction, "That job has already started or finished, so it can't be cancelled."
+                )
+        except Exception as error:
+            await report_error(interaction, error)
+
+
+def cancel_view(job_id: int) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job_id))
+    return view
+
+
+DYNAMIC_ITEMS = (VaryButton, VarySelect, RedoButton, CancelButton)

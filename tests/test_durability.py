@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
+
 from bot.jobs import Job
 from bot.recipes import Inputs, Recipe
 from bot.store import QuotaExceeded
@@ -48,6 +50,7 @@ async def test_commands_are_not_synced_again_when_they_did_not_change(world, mak
     assert "imagine" in world.alice.available_commands(world.channel)
 
 
+@pytest.mark.bot_env(MAX_JOBS_PER_USER="100")  # the quota, not the per-user cap, must stop them
 async def test_concurrent_jobs_from_one_user_never_spend_more_than_the_limit(world, api):
     """Twenty jobs at once through the shared pipeline, limit 5: exactly five run and are charged."""
     runner = world.bot.jobs
@@ -80,8 +83,23 @@ async def test_concurrent_jobs_from_one_user_never_spend_more_than_the_limit(wor
     assert (status.used, status.reserved, status.remaining) == (5, 0, 0)
 
 
-async def test_a_delivery_failure_refunds_the_job(world, api):
-    world.env.inject_error("POST", "/webhooks/*", status=500)
+@pytest.fixture
+def quick_delivery_retries(monkeypatch):
+    monkeypatch.setattr("bot.delivery.DELIVERY_BACKOFF", (0.01, 0.01))
+
+
+async def test_a_discord_5xx_on_delivery_is_retried_and_the_images_arrive(world, api, quick_delivery_retries):
+    world.env.inject_error("PATCH", "/webhooks/*", status=502, times=2)
+
+    await world.alice.slash(world.channel, "imagine", prompt="a kite", n=2)
+
+    assert len(api.requests) == 1  # the images are not made twice
+    assert len(await images_of(world.channel.last_message)) == 2
+    assert (await quota_of(world.bot, world.guild, world.alice)).used == 2
+
+
+async def test_a_delivery_failure_refunds_the_job(world, api, quick_delivery_retries):
+    world.env.inject_error("PATCH", "/webhooks/*", status=500, times=3)
 
     result = await world.alice.slash(world.channel, "imagine", prompt="a kite", n=2)
 
@@ -89,7 +107,7 @@ async def test_a_delivery_failure_refunds_the_job(world, api):
     status = await quota_of(world.bot, world.guild, world.alice)
     assert (status.used, status.reserved) == (0, 0)
     text = answer_text(result)
-    assert "Discord refused to post them (500" in text and "Nothing was charged" in text
+    assert "Discord didn't take them (500" in text and "Nothing was charged" in text
 
     await world.alice.slash(world.channel, "imagine", prompt="a kite")  # the bot keeps serving
     assert len(await images_of(world.channel.last_message)) == 1

@@ -31,12 +31,16 @@ from .errors import (
     APITimeout,
     BadResponse,
     ImagesAPIError,
+    RateLimited,
     error_from_response,
     redact,
 )
 from .models import ModelSpec, get_model
 from .retry import DEFAULT_MAX_RETRIES, decide_retry, parse_rate_limit_headers
 from .sizes import normalize_size
+
+Gate = Callable[[int, Callable[[], Awaitable["ImageResult"]]], Awaitable["ImageResult"]]
+"""Runs one attempt of ``n`` images when a shared limiter allows it (see bot.scheduler.Ticket.gate)."""
 
 __all__ = ["ImagesClient"]
 
@@ -110,7 +114,7 @@ class ImagesClient:
 
     # -- public operations -------------------------------------------------------------------------
 
-    async def generate(self, request: GenerateRequest) -> ImageResult:
+    async def generate(self, request: GenerateRequest, *, gate: Gate | None = None) -> ImageResult:
         """Text to image (JSON body)."""
         spec = get_model(request.model)
         _check_n(spec, request.n)
@@ -126,9 +130,9 @@ class ImagesClient:
                 user=request.user,
             )
         )
-        return await self._call("generations", spec, lambda: ("json", body))
+        return await self._call("generations", spec, lambda: ("json", body), request.n, gate)
 
-    async def edit(self, request: EditRequest) -> ImageResult:
+    async def edit(self, request: EditRequest, *, gate: Gate | None = None) -> ImageResult:
         """Image(s) + prompt (+ mask) to image.
 
         Multipart: ``image`` for one image, repeated ``image[]`` for several, ``mask``.
@@ -152,26 +156,33 @@ class ImagesClient:
         files = [(image_field, image) for image in request.images]
         if request.mask is not None:
             files.append(("mask", request.mask))
-        return await self._call("edits", spec, lambda: ("form", _form(fields, files)))
+        return await self._call("edits", spec, lambda: ("form", _form(fields, files)), request.n, gate)
 
-    async def vary(self, request: VariationRequest) -> ImageResult:
+    async def vary(self, request: VariationRequest, *, gate: Gate | None = None) -> ImageResult:
         """Variations of one image (multipart; dall-e-2 only)."""
         spec = get_model(request.model)
         _check_n(spec, request.n)
         fields: dict[str, Any] = {"model": spec.name, "n": request.n}
         fields.update(_optional_fields(spec, size=request.size, user=request.user))
         files = [("image", request.image)]
-        return await self._call("variations", spec, lambda: ("form", _form(fields, files)))
+        return await self._call("variations", spec, lambda: ("form", _form(fields, files)), request.n, gate)
 
     # -- the retry loop ----------------------------------------------------------------------------
 
-    async def _call(self, endpoint: str, spec: ModelSpec, payload: Callable[[], Payload]) -> ImageResult:
+    async def _call(
+        self, endpoint: str, spec: ModelSpec, payload: Callable[[], Payload], images: int, gate: Gate | None
+    ) -> ImageResult:
+        """One request with retries; with a ``gate``, every attempt waits for the shared limiter's turn
+        and a 429 doesn't sleep here: the limiter holds every request for its Retry-After."""
         retries_done = 0
         attempts = self._max_retries + 1
         while True:
             attempt = retries_done + 1
             try:
-                result = await self._attempt(endpoint, payload())
+                if gate is None:
+                    result = await self._attempt(endpoint, payload())
+                else:
+                    result = await gate(images, lambda: self._attempt(endpoint, payload()))
             except ImagesAPIError as error:
                 decision = decide_retry(
                     error, retries_done=retries_done, max_retries=self._max_retries, random=self._random
@@ -197,8 +208,9 @@ class ImagesClient:
                     decision.reason,
                     error,
                 )
-                sleep = self._sleep or asyncio.sleep
-                await sleep(decision.delay)
+                if gate is None or not isinstance(error, RateLimited):
+                    sleep = self._sleep or asyncio.sleep
+                    await sleep(decision.delay)
                 retries_done += 1
                 continue
             log.info(

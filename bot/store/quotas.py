@@ -89,6 +89,7 @@ class Reservation:
     amount: int
     created_at: datetime
     status_after: QuotaStatus
+    channel_id: int | None = None
 
 
 # --- validation (ValueError: these are programming errors, never user input) ---

@@ -237,7 +237,7 @@ class Store:
             job_id = cursor.lastrowid
             assert job_id is not None
             return Reservation(
-                job_id, guild_id, user_id, amount, created, quotas.with_reserved(before, amount)
+                job_id, guild_id, user_id, amount, created, quotas.with_reserved(before, amount), channel_id
             )
 
         async def undo(db: aiosqlite.Connection, reservation: Reservation) -> None:
@@ -296,7 +296,7 @@ class Store:
         async def run(db: aiosqlite.Connection) -> list[Reservation]:
             rows = list(
                 await db.execute_fetchall(
-                    "SELECT id, guild_id, user_id, amount, created_at FROM jobs "
+                    "SELECT id, guild_id, user_id, amount, created_at, channel_id FROM jobs "
                     "WHERE owner = ? AND state = ? ORDER BY id",
                     (self._owner, RESERVED),
                 )
@@ -309,15 +309,17 @@ class Store:
                 (REFUNDED, at, at, self._owner, RESERVED),
             )
             by_guild: dict[int, set[int]] = defaultdict(set)
-            for _, guild_id, user_id, _, _ in rows:
+            for _, guild_id, user_id, _, _, _ in rows:
                 by_guild[guild_id].add(user_id)
             after: dict[tuple[int, int], QuotaStatus] = {}
             for guild_id, users in by_guild.items():
                 for user_id in users:
                     after[guild_id, user_id] = await quotas.status(db, guild_id, user_id, self._default, now)
             return [
-                Reservation(job_id, guild_id, user_id, amount, from_micros(created), after[guild_id, user_id])
-                for job_id, guild_id, user_id, amount, created in rows
+                Reservation(
+                    job_id, guild_id, user_id, amount, from_micros(created), after[guild_id, user_id], channel
+                )
+                for job_id, guild_id, user_id, amount, created, channel in rows
             ]
 
         refunded = await self._database.write(run)

@@ -1,0 +1,282 @@
+"""One upstream limiter shared by every job, with a fair queue in front of it.
+
+- Capacity: at most ``max_concurrency`` requests in flight and at most ``images_per_minute``
+  images sent in any rolling window (counted when a request is sent, kept a little longer than
+  the window so the upstream's own count, taken on arrival, never sees more). A 429, or
+  ``x-ratelimit-*`` headers saying the budget is spent, pause everyone until it is safe again,
+  instead of each job retrying on its own.
+- Fairness: waiting requests are served round-robin between users (whoever was served longest
+  ago goes first; each user's own requests in order), so one user's batch can't starve others.
+  Each user may have at most ``max_jobs_per_user`` jobs queued or running.
+- Every wait is on tasks (requests in flight, the turns of those ahead) or a timer, never a bare
+  future: that keeps waiting observable (a cancelled turn wakes those behind it) and lets
+  SimCord's settling tell a parked queue from a stuck one.
+
+Nothing here imports discord.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from bot.errors import BotError, UserInputError
+from bot.images import RateLimited, RateLimitInfo
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+PositionCallback = Callable[[int], Awaitable[None]]
+"""Told the request's place in the queue (1 = next) while it waits, and 0 when its turn comes."""
+
+PAUSE_WITHOUT_RETRY_AFTER = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # consecutive 429s with no Retry-After
+
+
+class TooManyJobs(UserInputError):
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"at most {limit} jobs queued or running per user")
+        self.limit = limit
+
+
+class JobCancelled(BotError):
+    """The job's owner withdrew it while it waited."""
+
+
+class ShuttingDown(BotError):
+    """The bot is stopping: it takes no new jobs, and jobs that couldn't finish are refunded."""
+
+
+@dataclass(eq=False)
+class _Waiter:
+    ticket: Ticket
+    images: int
+    seq: int
+    attempt: Callable[[], Awaitable[object]]
+    task: asyncio.Task[None] | None = None  # waiting for the turn
+    request: asyncio.Task[object] | None = None  # the request, started the moment the turn is taken
+    reason: BotError | None = None  # why the turn was withdrawn (owner cancelled, shutdown)
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One job's place with the scheduler: admitted up to the per-user cap, closed when it ends."""
+
+    scheduler: Scheduler
+    user: object
+    on_position: PositionCallback | None = None
+    closed: bool = False
+    _waiting: dict[_Waiter, int] = field(default_factory=dict, repr=False)  # request -> place (0: unknown)
+    _reported: int | None = field(default=None, repr=False)
+
+    async def gate(self, images: int, attempt: Callable[[], Awaitable[T]]) -> T:
+        """Wait for a fair turn and capacity, then run one upstream request as a task."""
+        return await self.scheduler._run(self, images, attempt)
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._waiting)
+
+    def cancel(self, reason: BotError) -> bool:
+        """Withdraw the job's waiting requests; False if none is waiting (it runs, or it's done)."""
+        withdrawn = False
+        for waiter in list(self._waiting):
+            if waiter.task is not None and not waiter.task.done():
+                waiter.reason = reason
+                waiter.task.cancel()
+                withdrawn = True
+        return withdrawn
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.scheduler._close_ticket(self)
+
+    async def _report(self, waiter: _Waiter, position: int) -> None:
+        """Show the job's best place among its waiting requests; 0 once none waits any more."""
+        if position:
+            self._waiting[waiter] = position
+        else:
+            self._waiting.pop(waiter, None)
+        places = [p for p in self._waiting.values() if p]
+        shown = min(places) if places else 0
+        if self.on_position is None or shown == self._reported or (shown == 0 and self._reported is None):
+            return
+        self._reported = shown
+        try:
+            await self.on_position(shown)
+        except Exception:
+            log.warning("could not show a queue position", exc_info=True)
+
+
+class Scheduler:
+    def __init__(
+        self,
+        *,
+        images_per_minute: int,
+        max_concurrency: int,
+        max_jobs_per_user: int,
+        window: float = 60.0,
+        margin: float = 1.0,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if images_per_minute < 1 or max_concurrency < 1 or max_jobs_per_user < 1:
+            raise ValueError("limits must be at least 1")
+        self.images_per_minute = images_per_minute
+        self.max_concurrency = max_concurrency
+        self.max_jobs_per_user = max_jobs_per_user
+        self.window = window
+        self.margin = margin
+        self._clock = clock or (lambda: asyncio.get_running_loop().time())
+        self._sent: deque[tuple[float, int]] = deque()  # (when sent, images) within the window
+        self._in_flight: set[asyncio.Task[object]] = set()
+        self._waiters: list[_Waiter] = []
+        self._active: dict[object, int] = {}  # jobs queued or running, per user
+        self._last_served: dict[object, int] = {}
+        self._serial = itertools.count()  # arrival order of requests
+        self._turns = itertools.count()  # order in which users were served
+        self._paused_until = 0.0
+        self._pauses_in_a_row = 0
+        self._stopping: BotError | None = None
+        self.rate_limited = 0  # 429s seen, for the benchmark and logs
+
+    # --- admission ---
+
+    def admit(self, user: object) -> Ticket:
+        if self._stopping is not None:
+            raise self._stopping
+        if self._active.get(user, 0) >= self.max_jobs_per_user:
+            raise TooManyJobs(self.max_jobs_per_user)
+        self._active[user] = self._active.get(user, 0) + 1
+        return Ticket(self, user)
+
+    def active_jobs(self, user: object) -> int:
+        return self._active.get(user, 0)
+
+    def _close_ticket(self, ticket: Ticket) -> None:
+        left = self._active.get(ticket.user, 0) - 1
+        if left > 0:
+            self._active[ticket.user] = left
+        else:
+            self._active.pop(ticket.user, None)
+
+    def stop(self, reason: BotError) -> None:
+        """Take no new jobs; every request still waiting for its turn fails with ``reason``."""
+        self._stopping = reason
+        for waiter in list(self._waiters):
+            waiter.ticket.cancel(reason)
+
+    # --- what upstream said ---
+
+    def pause(self, seconds: float | None) -> None:
+        """Hold every request for ``seconds`` (Retry-After), or a growing pause when none was given."""
+        if seconds is None:
+            steps = PAUSE_WITHOUT_RETRY_AFTER
+            seconds = steps[min(self._pauses_in_a_row, len(steps) - 1)]
+        self._pauses_in_a_row += 1
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+        log.warning("upstream rate limit: holding every request for %.1fs", seconds)
+
+    def observe(self, info: RateLimitInfo | None) -> None:
+        self._pauses_in_a_row = 0
+        if info is not None and info.remaining_requests == 0 and info.reset_requests:
+            self._paused_until = max(self._paused_until, self._clock() + info.reset_requests)
+
+    # --- waiting and running ---
+
+    async def _run(self, ticket: Ticket, images: int, attempt: Callable[[], Awaitable[T]]) -> T:
+        images = max(1, min(images, self.images_per_minute))
+        waiter = _Waiter(ticket, images, next(self._serial), attempt)
+        self._waiters.append(waiter)
+        ticket._waiting[waiter] = 0
+        waiter.task = asyncio.ensure_future(self._wait_turn(waiter))
+        try:
+            await waiter.task
+        except asyncio.CancelledError:
+            if waiter.reason is not None and not _current_task_cancelling():
+                raise waiter.reason from None
+            raise
+        finally:
+            ticket._waiting.pop(waiter, None)
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+        assert waiter.request is not None
+        try:
+            result = await waiter.request
+        except RateLimited as error:
+            self.rate_limited += 1
+            self.pause(error.retry_after)
+            raise
+        self.observe(getattr(result, "rate_limit", None))
+        return result  # type: ignore[return-value]
+
+    async def _wait_turn(self, waiter: _Waiter) -> None:
+        while True:
+            order = self._order()
+            position = order.index(waiter) + 1
+            delay = self._delay(waiter.images)
+            if position == 1 and delay == 0:
+                self._take(waiter)
+                await waiter.ticket._report(waiter, 0)
+                return
+            await waiter.ticket._report(waiter, position)
+            ahead = {w.task for w in order[: position - 1] if w.task is not None and not w.task.done()}
+            tasks = ahead | {t for t in self._in_flight if not t.done()}
+            timeout = delay if delay else None
+            if tasks:
+                await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            else:
+                await asyncio.sleep(timeout or 0)
+
+    def _order(self) -> list[_Waiter]:
+        """Waiters in serving order: round-robin over users, least recently served first."""
+        by_user: dict[object, list[_Waiter]] = {}
+        for waiter in sorted(self._waiters, key=lambda w: w.seq):
+            by_user.setdefault(waiter.ticket.user, []).append(waiter)
+        users = sorted(by_user, key=lambda u: (self._last_served.get(u, -1), by_user[u][0].seq))
+        queues = [by_user[u] for u in users]
+        return [q[i] for i in range(max((len(q) for q in queues), default=0)) for q in queues if i < len(q)]
+
+    def _delay(self, images: int) -> float | None:
+        """0 if a request of ``images`` may go now; seconds until it may; None while all slots are busy."""
+        now = self._clock()
+        if self._paused_until > now:
+            return self._paused_until - now
+        if len(self._in_flight) >= self.max_concurrency:
+            return None
+        keep = self.window + self.margin
+        while self._sent and self._sent[0][0] + keep <= now:
+            self._sent.popleft()
+        used = sum(count for _, count in self._sent)
+        if used + images <= self.images_per_minute:
+            return 0
+        for sent_at, count in self._sent:
+            used -= count
+            if used + images <= self.images_per_minute:
+                return sent_at + keep - now
+        return keep  # unreachable: images never exceeds the limit
+
+    def _take(self, waiter: _Waiter) -> None:
+        """Give ``waiter`` its turn: count its images and start its request, in one step."""
+        self._waiters.remove(waiter)
+        self._sent.append((self._clock(), waiter.images))
+        self._last_served[waiter.ticket.user] = next(self._turns)
+        waiter.request = asyncio.ensure_future(waiter.attempt())
+        self._in_flight.add(waiter.request)
+        waiter.request.add_done_callback(self._in_flight.discard)
+
+    def snapshot(self) -> dict[str, int]:
+        return {
+            "waiting": len(self._waiters),
+            "in_flight": len(self._in_flight),
+            "rate_limited": self.rate_limited,
+        }
+
+
+def _current_task_cancelling() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
