@@ -6,6 +6,7 @@ import contextlib
 import hashlib
 import json
 import logging
+from collections import Counter
 
 import discord
 from discord import app_commands
@@ -15,10 +16,10 @@ from bot.config import Config, load_config
 from bot.flow import JobFlow
 from bot.images import ImagesClient
 from bot.jobs import JobRunner, utcnow
-from bot.messages import NOTHING_CHARGED, plural
+from bot.messages import NOTHING_CHARGED
 from bot.replies import report_error
 from bot.scheduler import Scheduler
-from bot.store import QuotaPolicy, Reservation, Store
+from bot.store import QuotaPolicy, Store
 from bot.views import DYNAMIC_ITEMS
 from cogs.admin import AdminCog
 from cogs.edit import EditCog
@@ -67,7 +68,7 @@ class ImageBot(commands.Bot):
             max_jobs_per_user=config.max_jobs_per_user,
             window=config.openai_rate_window,
         )
-        self._interrupted: list[Reservation] = []
+        self._interrupted: list[tuple[int | None, int]] = []  # (channel, user) owed a notice
         self._shut_down = False
 
     async def setup_hook(self) -> None:
@@ -76,9 +77,13 @@ class ImageBot(commands.Bot):
             config.database_path,
             default_policy=QuotaPolicy(limit=config.default_quota, period=config.quota_period),  # type: ignore[arg-type]
         )
-        self._interrupted = await self.store.refund_unfinished(now=utcnow())
-        if self._interrupted:
-            log.warning("refunded %d job(s) left unfinished by the previous run", len(self._interrupted))
+        unfinished = await self.store.refund_unfinished(now=utcnow())
+        if unfinished:
+            log.warning("refunded %d job(s) left unfinished by the previous run", len(unfinished))
+        self._interrupted = [(job.channel_id, job.user_id) for job in unfinished]
+        self._interrupted += [
+            (channel_id, user_id) for _, channel_id, user_id in await self.store.owed_notices()
+        ]
         self.jobs = JobRunner(
             self.store, self.images, scheduler=self.scheduler, user_key=await self.store.secret("user-hash")
         )
@@ -116,14 +121,15 @@ class ImageBot(commands.Bot):
     async def on_ready(self) -> None:
         """Tell the owners of jobs a crash or restart cut off that nothing was charged (once)."""
         interrupted, self._interrupted = self._interrupted, []
-        for (channel_id, user_id), jobs in _by_channel_and_user(interrupted).items():
+        for (channel_id, user_id), count in Counter(interrupted).items():
             channel = self.get_channel(channel_id) if channel_id else None
             if not isinstance(channel, discord.abc.Messageable):
                 continue
+            what = "your request" if count == 1 else f"your {count} requests"
             with contextlib.suppress(discord.HTTPException):
                 await channel.send(
-                    f"<@{user_id}> the bot restarted before your {plural(len(jobs), 'request')} "
-                    f"could finish. {NOTHING_CHARGED} Please run it again.",
+                    f"<@{user_id}> the bot restarted before {what} could finish. {NOTHING_CHARGED} "
+                    "Please run it again.",
                     allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
                 )
 
@@ -140,13 +146,6 @@ class ImageBot(commands.Bot):
             store = getattr(self, "store", None)
             if store is not None:
                 await store.close()
-
-
-def _by_channel_and_user(jobs: list[Reservation]) -> dict[tuple[int | None, int], list[Reservation]]:
-    grouped: dict[tuple[int | None, int], list[Reservation]] = {}
-    for job in jobs:
-        grouped.setdefault((job.channel_id, job.user_id), []).append(job)
-    return grouped
 
 
 def create_bot(config: Config | None = None) -> ImageBot:

@@ -101,21 +101,14 @@ class JobFlow:
 
 
 class QueueDisplay:
-    """Shows a waiting job's place in the placeholder message, with a Cancel button, at most about
-    once a second; and "working on it" once its turn comes."""
-
-    MIN_INTERVAL = 1.0
+    """Shows a waiting job's place in its placeholder message, with a Cancel button for its owner,
+    and "making it now" once its turn comes (the scheduler spaces updates about a second apart)."""
 
     def __init__(self, interaction: discord.Interaction, job_id: int) -> None:
         self.interaction = interaction
         self.job_id = job_id
-        self.shown_at: float | None = None
 
     async def __call__(self, position: int) -> None:
-        now = asyncio.get_running_loop().time()
-        if position and self.shown_at is not None and now - self.shown_at < self.MIN_INTERVAL:
-            return
-        self.shown_at = now
         if position:
             text = f"⏳ Waiting for the image service: you're **#{position}** in the queue."
             view: discord.ui.View | None = cancel_view(self.job_id)

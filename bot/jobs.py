@@ -205,6 +205,7 @@ class JobRunner:
                     await self._store.save_inputs(reservation.id, inputs.as_rows())
             images, failures, revised = await self._make_images(job, to_request(job.recipe, inputs), ticket)
             projected = reservation.status_after.remaining + (reservation.amount - len(images))
+            await ticket.reports_done()  # a late queue update must not overwrite the result
             delivered = await deliver(
                 Delivery(
                     job=job,
@@ -217,24 +218,28 @@ class JobRunner:
                 )
             )
         except asyncio.CancelledError:
-            await asyncio.shield(self._refund_quietly(reservation))
             if self._stopping:  # our own shutdown withdrew it: report it like any failure
+                await asyncio.shield(self._refund_quietly(reservation))
                 raise ShuttingDown() from None
+            # Cancelled from outside: the process is going away and can't tell the owner any
+            # more. Refund now; the next start tells them.
+            await asyncio.shield(self._refund_quietly(reservation, notice_owed=True))
             raise
         except BaseException:
             await asyncio.shield(self._refund_quietly(reservation))
             raise
         finally:
             ticket.close()
+            await ticket.reports_done()  # nor the explanation of a failure
             self._running.pop(claim.id, None)
         charged = max(0, min(delivered, reservation.amount))
         await self._store.settle(reservation.id, charged, now=self._clock())
         log.info("job %s charged %d of %d image(s)", reservation.id, charged, reservation.amount)
         return Outcome(charged=charged, refunded=reservation.amount - charged)
 
-    async def _refund_quietly(self, reservation: Reservation) -> None:
+    async def _refund_quietly(self, reservation: Reservation, *, notice_owed: bool = False) -> None:
         try:
-            await self._store.refund(reservation.id, now=self._clock())
+            await self._store.refund(reservation.id, now=self._clock(), notice_owed=notice_owed)
         except Exception:
             # The reservation stays 'reserved' and is refunded at the next start-up.
             log.exception("could not refund job %s now; it is refunded at next start-up", reservation.id)

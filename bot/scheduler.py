@@ -35,6 +35,7 @@ PositionCallback = Callable[[int], Awaitable[None]]
 """Told the request's place in the queue (1 = next) while it waits, and 0 when its turn comes."""
 
 PAUSE_WITHOUT_RETRY_AFTER = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # consecutive 429s with no Retry-After
+REPORT_INTERVAL = 1.0  # seconds between two place updates of one job
 
 
 class TooManyJobs(UserInputError):
@@ -70,8 +71,10 @@ class Ticket:
     user: object
     on_position: PositionCallback | None = None
     closed: bool = False
-    _waiting: dict[_Waiter, int] = field(default_factory=dict, repr=False)  # request -> place (0: unknown)
-    _reported: int | None = field(default=None, repr=False)
+    _waiting: set[_Waiter] = field(default_factory=set, repr=False)
+    _target: int = field(default=0, repr=False)  # the place to show (0: not waiting)
+    _reported: int | None = field(default=None, repr=False)  # the place last shown
+    _reporting: asyncio.Task[None] | None = field(default=None, repr=False)
 
     async def gate(self, images: int, attempt: Callable[[], Awaitable[T]]) -> T:
         """Wait for a fair turn and capacity, then run one upstream request as a task."""
@@ -94,23 +97,35 @@ class Ticket:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
+            self.on_position = None  # the job is over: its message now shows the result
             self.scheduler._close_ticket(self)
 
-    async def _report(self, waiter: _Waiter, position: int) -> None:
-        """Show the job's best place among its waiting requests; 0 once none waits any more."""
-        if position:
-            self._waiting[waiter] = position
-        else:
-            self._waiting.pop(waiter, None)
-        places = [p for p in self._waiting.values() if p]
-        shown = min(places) if places else 0
-        if self.on_position is None or shown == self._reported or (shown == 0 and self._reported is None):
+    async def reports_done(self) -> None:
+        """Wait until the last place shown is final (call before replacing the message with a result)."""
+        while self._reporting is not None and not self._reporting.done():
+            await asyncio.shield(self._reporting)
+
+    def _show(self, place: int) -> None:
+        """Ask for ``place`` to be shown: one report task per job, coalescing quick changes."""
+        self._target = place
+        if self.on_position is None or (place == 0 and self._reported is None):
             return
-        self._reported = shown
-        try:
-            await self.on_position(shown)
-        except Exception:
-            log.warning("could not show a queue position", exc_info=True)
+        if self._reporting is None or self._reporting.done():
+            self._reporting = asyncio.ensure_future(self._report_changes())
+
+    async def _report_changes(self) -> None:
+        assert self.on_position is not None
+        loop = asyncio.get_running_loop()
+        last = None
+        while self._target != self._reported and not (self._target == 0 and self._reported is None):
+            if last is not None and self._target != 0:  # at most about one update a second
+                await asyncio.sleep(max(0.0, last + REPORT_INTERVAL - loop.time()))
+            place, last = self._target, loop.time()
+            self._reported = place
+            try:
+                await self.on_position(place)
+            except Exception:
+                log.warning("could not show a queue position", exc_info=True)
 
 
 class Scheduler:
@@ -192,8 +207,9 @@ class Scheduler:
         images = max(1, min(images, self.images_per_minute))
         waiter = _Waiter(ticket, images, next(self._serial), attempt)
         self._waiters.append(waiter)
-        ticket._waiting[waiter] = 0
+        ticket._waiting.add(waiter)
         waiter.task = asyncio.ensure_future(self._wait_turn(waiter))
+        self._publish()
         try:
             await waiter.task
         except asyncio.CancelledError:
@@ -201,9 +217,10 @@ class Scheduler:
                 raise waiter.reason from None
             raise
         finally:
-            ticket._waiting.pop(waiter, None)
+            ticket._waiting.discard(waiter)
             if waiter in self._waiters:
                 self._waiters.remove(waiter)
+            self._publish()
         assert waiter.request is not None
         try:
             result = await waiter.request
@@ -221,16 +238,33 @@ class Scheduler:
             delay = self._delay(waiter.images)
             if position == 1 and delay == 0:
                 self._take(waiter)
-                await waiter.ticket._report(waiter, 0)
                 return
-            await waiter.ticket._report(waiter, position)
-            ahead = {w.task for w in order[: position - 1] if w.task is not None and not w.task.done()}
-            tasks = ahead | {t for t in self._in_flight if not t.done()}
+            # Wake when the request just ahead takes its turn or leaves (nobody may pass it, so that
+            # is the only turn that matters), when a request in flight ends, or when time frees
+            # capacity. One task ahead, not all of them: the waits form a chain, never a diamond.
+            ahead = order[position - 2].task if position > 1 else None
+            tasks = {t for t in self._in_flight if not t.done()}
+            if ahead is not None and not ahead.done():
+                tasks.add(ahead)
             timeout = delay if delay else None
             if tasks:
                 await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             else:
                 await asyncio.sleep(timeout or 0)
+
+    def _publish(self, taken: Ticket | None = None) -> None:
+        """Tell every waiting job its best place, and the job whose turn just came that it came.
+
+        A job that stopped waiting without a turn (withdrawn) is told nothing here: its own failure
+        path explains what happened.
+        """
+        best: dict[Ticket, int] = {}
+        for place, waiter in enumerate(self._order(), start=1):
+            best.setdefault(waiter.ticket, place)
+        for ticket, place in best.items():
+            ticket._show(place)
+        if taken is not None and taken not in best:
+            taken._show(0)
 
     def _order(self) -> list[_Waiter]:
         """Waiters in serving order: round-robin over users, least recently served first."""
@@ -268,6 +302,7 @@ class Scheduler:
         waiter.request = asyncio.ensure_future(waiter.attempt())
         self._in_flight.add(waiter.request)
         waiter.request.add_done_callback(self._in_flight.discard)
+        self._publish(taken=waiter.ticket)
 
     def snapshot(self) -> dict[str, int]:
         return {

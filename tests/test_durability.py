@@ -37,6 +37,11 @@ async def test_a_job_cut_off_by_a_crash_is_refunded_at_the_next_start(world, mak
 
     status = await quota_of(world.bot, world.guild, world.alice)
     assert (status.used, status.reserved, status.remaining) == (0, 0, 5)
+    notice = world.channel.last_message
+    assert notice.content == (
+        f"<@{world.alice.id}> the bot restarted before your request could finish. Nothing was charged. "
+        "Please run it again."
+    )
 
 
 async def test_commands_are_not_synced_again_when_they_did_not_change(world, make_bot):

@@ -138,8 +138,14 @@ CREATE TABLE job_inputs (
 ) WITHOUT ROWID;
 """
 
+_V3 = """
+-- A job refunded as the process went away, whose owner couldn't be told: the next start tells them.
+ALTER TABLE jobs ADD COLUMN notice_owed INTEGER NOT NULL DEFAULT 0;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "quotas, jobs, secrets, meta", _V1),
     Migration(2, "job inputs", _V2),
+    Migration(3, "notices owed for interrupted jobs", _V3),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

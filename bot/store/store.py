@@ -265,17 +265,39 @@ class Store:
 
         await self._database.write(run)
 
-    async def refund(self, reservation_id: int, *, now: datetime) -> None:
-        """Release a reservation entirely. Idempotent; does nothing if it was already settled."""
+    async def refund(self, reservation_id: int, *, now: datetime, notice_owed: bool = False) -> None:
+        """Release a reservation entirely. Idempotent; does nothing if it was already settled.
+
+        ``notice_owed``: its owner couldn't be told (the process is going away); see ``owed_notices``.
+        """
         check_id("reservation_id", reservation_id)
         at = to_micros(now)
 
         async def run(db: aiosqlite.Connection) -> None:
             if await quotas.job_row(db, reservation_id) is None:
                 raise ValueError(f"no reservation with id {reservation_id}")
-            await self._finish(db, reservation_id, REFUNDED, 0, at)
+            if await self._finish(db, reservation_id, REFUNDED, 0, at) and notice_owed:
+                await db.execute("UPDATE jobs SET notice_owed = 1 WHERE id = ?", (reservation_id,))
 
         await self._database.write(run)
+
+    async def owed_notices(self) -> list[tuple[int, int | None, int]]:
+        """(job id, channel id, user id) of refunded jobs whose owners are still to be told; clears them."""
+
+        async def run(db: aiosqlite.Connection) -> list[tuple[int, int | None, int]]:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT id, channel_id, user_id FROM jobs "
+                    "WHERE notice_owed = 1 AND owner = ? ORDER BY id",
+                    (self._owner,),
+                )
+            )
+            await db.execute(
+                "UPDATE jobs SET notice_owed = 0 WHERE notice_owed = 1 AND owner = ?", (self._owner,)
+            )
+            return [(int(r[0]), None if r[1] is None else int(r[1]), int(r[2])) for r in rows]
+
+        return await self._database.write(run)
 
     async def _finish(self, db: aiosqlite.Connection, job_id: int, state: str, charged: int, at: int) -> bool:
         """Move an in-flight job to ``state``; False (and no change) if it already left flight."""
