@@ -59,6 +59,12 @@ def test_defaults():
     assert config.database_path == "data/bot.db"
     assert (config.default_quota, config.quota_period, config.openai_max_retries) == (25, "day", 2)
     assert config.message_content_intent is True and config.dev_guild_id is None
+    assert (config.openai_images_per_minute, config.openai_max_concurrency, config.max_jobs_per_user) == (
+        50,
+        4,
+        2,
+    )
+    assert (config.openai_timeout, config.shutdown_grace, config.openai_rate_window) == (300, 60, 60)
 
 
 def test_every_variable_is_read():
@@ -75,8 +81,20 @@ def test_every_variable_is_read():
             "OPENAI_MAX_RETRIES": "5",
             "MESSAGE_CONTENT_INTENT": "false",
             "DEV_GUILD_ID": "123456789012345678",
+            "OPENAI_TIMEOUT": "90",
+            "OPENAI_IMAGES_PER_MINUTE": "120",
+            "OPENAI_MAX_CONCURRENCY": "8",
+            "OPENAI_RATE_WINDOW_SECONDS": "30",
+            "MAX_JOBS_PER_USER": "3",
+            "SHUTDOWN_GRACE_SECONDS": "0",
         }
     )
+    assert (config.openai_timeout, config.openai_images_per_minute, config.openai_max_concurrency) == (
+        90,
+        120,
+        8,
+    )
+    assert (config.openai_rate_window, config.max_jobs_per_user, config.shutdown_grace) == (30, 3, 0)
     assert config.openai_base_url == "http://gateway.local:8080/v1"
     assert (config.image_model, config.vary_model) == ("dall-e-3", "dall-e-2")
     assert config.database_path == "/var/lib/bot/bot.db"
@@ -98,6 +116,10 @@ def test_vary_model_follows_image_model():
         ("MESSAGE_CONTENT_INTENT", "maybe", "must be true or false"),
         ("DEV_GUILD_ID", "my-server", "must be a server id"),
         ("VARY_MODEL", "sdxl", "must be one of"),
+        ("OPENAI_IMAGES_PER_MINUTE", "0", "from 1 to 100000"),
+        ("OPENAI_MAX_CONCURRENCY", "many", "whole number"),
+        ("MAX_JOBS_PER_USER", "0", "from 1 to 100"),
+        ("SHUTDOWN_GRACE_SECONDS", "-5", "from 0 to 3600"),
     ],
 )
 def test_malformed_values_name_the_variable(name, value, words):

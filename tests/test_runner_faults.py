@@ -1,0 +1,109 @@
+"""The job pipeline under faults, in plain asyncio with the real store, client and scheduler.
+
+SimCord virtualises the event loop's clock and can't move it while a real HTTP request is in
+flight, so timeouts, grace periods and the limiter's windows are proven here on the real clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+import pytest_asyncio
+
+from bot.images import APITimeout, ImagesClient
+from bot.jobs import Delivery, Job, JobRunner
+from bot.recipes import Inputs, Recipe
+from bot.scheduler import Scheduler, ShuttingDown
+from bot.store import QuotaPolicy, Store
+
+GUILD, CHANNEL = 1, 2
+
+
+class Pipeline:
+    def __init__(self, store: Store, client: ImagesClient, scheduler: Scheduler) -> None:
+        self.store, self.client, self.scheduler = store, client, scheduler
+        self.runner = JobRunner(store, client, scheduler=scheduler, user_key=b"k" * 32)
+        self.delivered: list[int] = []
+
+    async def deliver(self, delivery: Delivery) -> int:
+        self.delivered.append(len(delivery.images))
+        return len(delivery.images)
+
+    async def job(self, user: int, n: int = 1) -> int:
+        job = Job(GUILD, CHANNEL, user, Recipe("imagine", "gpt-image-2", n, prompt="x"), Inputs())
+        claim = await self.runner.reserve(job)
+        outcome = await self.runner.run(job, claim, self.deliver)
+        return outcome.charged
+
+    async def status(self, user: int):
+        return await self.store.status(GUILD, user, now=datetime.now(UTC))
+
+
+@pytest_asyncio.fixture
+async def pipeline(api, tmp_path, request) -> AsyncIterator[Pipeline]:
+    options = {"images_per_minute": 50, "max_concurrency": 4, "max_jobs_per_user": 10, "window": 60.0}
+    marker = request.node.get_closest_marker("limits")
+    options |= marker.kwargs if marker else {}
+    timeout = options.pop("timeout", 30.0)
+    store = await Store.open(tmp_path / "bot.db", default_policy=QuotaPolicy(100, "day"))
+    client = ImagesClient(api_key=api.api_key, base_url=api.base_url, max_retries=1, timeout=timeout)
+    yield Pipeline(store, client, Scheduler(**options))
+    await client.aclose()
+    await store.close()
+
+
+@pytest.mark.limits(max_concurrency=1)
+async def test_shutdown_lets_running_jobs_finish_and_refunds_those_still_waiting(pipeline, api):
+    api.latency = 0.3
+    running = asyncio.ensure_future(pipeline.job(user=1, n=2))
+    waiting = asyncio.ensure_future(pipeline.job(user=2, n=3))
+    await asyncio.sleep(0.1)
+
+    await pipeline.runner.shutdown(grace=5)
+
+    assert await running == 2
+    with pytest.raises(ShuttingDown):
+        await waiting
+    one, two = await pipeline.status(1), await pipeline.status(2)
+    assert (one.used, one.reserved, two.used, two.reserved) == (2, 0, 0, 0)
+    assert len(api.requests) == 1
+
+
+async def test_jobs_still_running_when_the_grace_period_ends_are_refunded(pipeline, api):
+    api.latency = 2.0
+    running = asyncio.ensure_future(pipeline.job(user=1, n=2))
+    await asyncio.sleep(0.1)
+
+    await pipeline.runner.shutdown(grace=0.2)
+
+    with pytest.raises(ShuttingDown):
+        await running
+    status = await pipeline.status(1)
+    assert (status.used, status.reserved) == (0, 0)
+
+
+@pytest.mark.limits(timeout=0.3)
+async def test_an_upstream_timeout_is_retried_then_refunded(pipeline, api):
+    api.fail("slow", times=2, delay=1.0)
+
+    with pytest.raises(APITimeout):
+        await pipeline.job(user=1)
+
+    assert len(api.requests) == 2  # one retry (max_retries=1)
+    status = await pipeline.status(1)
+    assert (status.used, status.reserved) == (0, 0)
+    assert await pipeline.job(user=1) == 1  # and the next job is served
+
+
+@pytest.mark.limits(images_per_minute=6, window=1.0, margin=0.05)
+async def test_the_limiter_set_to_the_upstreams_limit_never_triggers_a_429(pipeline, api):
+    api.images_per_minute, api.rate_window = 6, 1.0
+
+    charged = await asyncio.gather(*(pipeline.job(user=u, n=2) for u in range(9)))
+
+    assert charged == [2] * 9  # 18 images through a 6-per-second window
+    assert api.rate_limited_count == 0
+    assert pipeline.scheduler.rate_limited == 0
