@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 from PIL import Image
 
-from tests.fakeapi import FAILURE_KINDS, FakeImagesAPI
+from bot.images import retry
+from tests.fakeapi import FAILURE_KINDS, FakeImagesAPI, ratelimit
 from tests.fakeapi import spec as fake_spec
 
 
@@ -529,3 +530,106 @@ async def test_concurrent_requests(http, fake) -> None:
     results = await asyncio.gather(*(post_json(http, fake, "generations", body) for _ in range(5)))
     assert [status for status, _, _ in results] == [200] * 5
     assert time.monotonic() - start < 1.0  # served concurrently, not one after another
+
+
+# -- images-per-minute limit ------------------------------------------------------------------------
+
+CHEAP = {"model": "gpt-image-1-mini", "prompt": "x", "quality": "low", "size": "1024x1024"}
+
+
+async def test_no_limit_by_default_but_arrivals_are_kept(http, fake) -> None:
+    assert fake.images_per_minute is None
+    for n in (1, 3):
+        assert (await post_json(http, fake, "generations", {**CHEAP, "n": n}))[0] == 200
+    assert [n for _, n in fake.arrivals] == [1, 3]
+    assert fake.rate_limited_count == 0
+
+
+async def test_images_over_the_limit_get_429_with_a_sane_retry_after(http, fake) -> None:
+    fake.images_per_minute = 3
+    fake.rate_window = 5.0
+    statuses = []
+    for n in (2, 1, 1):
+        status, payload, headers = await post_json(http, fake, "generations", {**CHEAP, "n": n})
+        statuses.append(status)
+    assert statuses == [200, 200, 429]  # images are counted, not requests
+    error = assert_openai_error(payload)
+    assert (error["code"], error["type"]) == ("rate_limit_exceeded", "requests")
+    assert "Limit 3, Used 3, Requested 1" in error["message"]
+    assert 4 <= int(headers["retry-after"]) <= 5  # the first request leaves the window in ~5 s
+    assert headers["x-ratelimit-limit-requests"] == "3"
+    assert headers["x-ratelimit-remaining-requests"] == "0"
+    assert retry.parse_duration(headers["x-ratelimit-reset-requests"]) <= 5.0
+    assert fake.rate_limited_count == 1
+    assert [n for _, n in fake.arrivals] == [2, 1]  # only what the limit admitted
+    assert len(fake.requests) == 3
+
+
+async def test_a_refusal_is_immediate_even_with_latency(http, fake) -> None:
+    fake.images_per_minute = 1
+    fake.latency = 0.5
+    assert (await post_json(http, fake, "generations", CHEAP))[0] == 200
+    start = time.monotonic()
+    assert (await post_json(http, fake, "generations", CHEAP))[0] == 429
+    assert time.monotonic() - start < 0.4
+
+
+async def test_success_headers_describe_the_window(http, fake) -> None:
+    fake.images_per_minute = 10
+    _, _, headers = await post_json(http, fake, "generations", {**CHEAP, "n": 4})
+    assert headers["x-ratelimit-limit-requests"] == "10"
+    assert headers["x-ratelimit-remaining-requests"] == "6"
+    assert 59 < retry.parse_duration(headers["x-ratelimit-reset-requests"]) <= 60
+
+
+async def test_the_window_rolls() -> None:
+    with FakeImagesAPI(images_per_minute=2, rate_window=0.6) as fake:
+        async with aiohttp.ClientSession() as http:
+            first = [(await post_json(http, fake, "generations", CHEAP))[0] for _ in range(3)]
+            assert first == [200, 200, 429]
+            await asyncio.sleep(0.65)
+            second = [(await post_json(http, fake, "generations", CHEAP))[0] for _ in range(3)]
+            assert second == [200, 200, 429]
+        assert fake.rate_limited_count == 2
+        times = [when for when, _ in fake.arrivals]
+        assert len(times) == 4 and times[2] - times[0] >= 0.6
+
+
+async def test_a_request_larger_than_the_limit_never_fits(http, fake) -> None:
+    fake.images_per_minute = 2
+    fake.rate_window = 3.0
+    status, _, headers = await post_json(http, fake, "generations", {**CHEAP, "n": 3})
+    assert status == 429 and int(headers["retry-after"]) == 3
+    assert fake.arrivals == []
+
+
+def test_reset_restores_the_limit() -> None:
+    with FakeImagesAPI(images_per_minute=5, rate_window=2.0) as fake:
+        fake.images_per_minute = None
+        fake.rate_window = 60.0
+        fake._rate_limited = 3
+        fake.reset()
+        assert (fake.images_per_minute, fake.rate_window, fake.rate_limited_count) == (5, 2.0, 0)
+        assert fake.arrivals == []
+    with pytest.raises(ValueError):
+        FakeImagesAPI().images_per_minute = 0
+
+
+def test_rolling_window_retry_after() -> None:
+    window = ratelimit.RollingWindow(4, 10.0)
+    assert window.admit(0.0, 2).admitted and window.admit(3.0, 2).admitted
+    refused = window.admit(4.0, 3)  # needs 3 freed: both entries must leave, the second at 13 s
+    assert not refused.admitted and refused.retry_after == pytest.approx(9.0)
+    assert window.admit(10.0, 2).admitted  # the first entry left at 10 s
+    assert window.reset_in(10.0) == pytest.approx(10.0)
+    assert [ratelimit.go_duration(s) for s in (0.12, 1.5, 59.9996, 360)] == ["120ms", "1.5s", "60s", "6m0s"]
+
+
+async def test_photo_like_images_have_a_real_world_size(http, fake) -> None:
+    fake.photo = True
+    _, payload, _ = await post_json(
+        http, fake, "generations", {"model": "gpt-image-1", "prompt": "x", "size": "1536x1024"}
+    )
+    data = base64.b64decode(payload["data"][0]["b64_json"])
+    assert decode(payload["data"][0])[:3] == ("png", 1536, 1024)
+    assert 2_000_000 < len(data) < 5_000_000

@@ -6,7 +6,7 @@ import functools
 import io
 import os
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageChops, ImageDraw
 
 _PALETTE = (
     (220, 60, 60),
@@ -31,11 +31,16 @@ def make_image(
     index: int = 0,
     transparent: bool = False,
     noise: bool = False,
+    photo: bool = False,
 ) -> bytes:
     """A ``width`` x ``height`` image in ``image_format``; ``index`` picks the colour and shape.
 
     ``noise`` makes it random pixels instead (incompressible: the worst case for upload limits).
+    ``photo`` makes it a gradient with grain, which compresses like a real picture (a 1536x1024 PNG
+    is about 3 MB, as the GPT image models' are).
     """
+    if photo and not noise:
+        return _photo(width, height, image_format, index, transparent)
     if noise:
         random = Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
         out = io.BytesIO()
@@ -59,6 +64,22 @@ def make_image(
     options = {"compress_level": 1} if image_format == "png" else {"quality": 80}
     if image_format == "webp":
         options["method"] = 0
+    image.save(out, _PIL_FORMATS[image_format], **options)
+    return out.getvalue()
+
+
+def _photo(width: int, height: int, image_format: str, index: int, transparent: bool) -> bytes:
+    across = Image.linear_gradient("L").resize((width, height))
+    down = Image.linear_gradient("L").rotate(90 * (index % 4 + 1)).resize((width, height))
+    grain = Image.effect_noise((width, height), 24)
+    red = ImageChops.add(across, grain, offset=-100)
+    green = ImageChops.add(down, grain.transpose(Image.Transpose.ROTATE_180), offset=-100)
+    blue = ImageChops.blend(across, down, 0.5)
+    image = Image.merge("RGB", (red, green, blue))
+    if transparent and image_format != "jpeg":
+        image.putalpha(down)
+    out = io.BytesIO()
+    options = {"compress_level": 1} if image_format == "png" else {"quality": 90}
     image.save(out, _PIL_FORMATS[image_format], **options)
     return out.getvalue()
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import secrets
 import threading
 import time
@@ -24,6 +25,7 @@ from bot.images.sizes import parse_wxh
 
 from . import rules
 from .images import make_image
+from .ratelimit import Admission, RollingWindow, go_duration
 from .spec import BINARY_PLACEHOLDER, coerce_form, schema_errors
 
 __all__ = ["FAILURE_KINDS", "FakeImagesAPI", "RecordedRequest"]
@@ -101,14 +103,41 @@ class _Parsed:
 
 class FakeImagesAPI:
     """The fake. ``start()`` (or ``with FakeImagesAPI() as fake:``), then point a client at ``base_url``
-    with ``api_key``. Attributes ``latency``, ``served_models`` and ``url_results`` may be changed at
-    any time from the test thread; ``reset()`` restores them."""
+    with ``api_key``. Attributes ``latency``, ``served_models``, ``url_results``, ``noise``, ``photo``,
+    ``images_per_minute`` and ``rate_window`` may be changed at any time from the test thread;
+    ``reset()`` restores them.
 
-    def __init__(self, *, latency: float = 0.0, api_key: str = DEFAULT_API_KEY) -> None:
+    ``images_per_minute``: when set, OpenAI's images-per-minute limit. Images (each request's ``n``)
+    are counted in a rolling ``rate_window`` (60 s unless shortened for fast tests) by arrival time,
+    in real time; a request that would exceed the limit gets 429 ``rate_limit_exceeded`` at once,
+    with ``Retry-After`` (whole seconds until enough of the window frees). Every answer then carries
+    ``x-ratelimit-limit/remaining/reset-requests`` describing the window. ``rate_limited_count``
+    counts the 429s sent; ``arrivals`` lists ``(time.monotonic(), n)`` of every admitted request.
+    """
+
+    def __init__(
+        self,
+        *,
+        latency: float = 0.0,
+        api_key: str = DEFAULT_API_KEY,
+        images_per_minute: int | None = None,
+        rate_window: float = 60.0,
+    ) -> None:
         self.api_key = api_key
         self.base_url = ""
         self._initial_latency = latency
         self.latency = latency
+        if (images_per_minute is not None and images_per_minute < 1) or rate_window <= 0:
+            raise ValueError("images_per_minute must be at least 1 (or None) and rate_window positive")
+        self._initial_images_per_minute = images_per_minute
+        self._initial_rate_window = rate_window
+        self._images_per_minute = images_per_minute
+        self._rate_window = rate_window
+        self._window: RollingWindow | None = None
+        self._rate_limited = 0
+        self._arrivals: list[tuple[float, int]] = []
+        #: answer with photo-like images (gradient and grain: PNGs of real-world size, ~3 MB at 1536x1024)
+        self.photo = False
         self.served_models: set[str] | None = None
         self.url_results = False
         #: answer with incompressible (noise) images, to test what doesn't fit Discord's upload limit
@@ -209,6 +238,45 @@ class FakeImagesAPI:
         with self._lock:
             return list(self._downloads)
 
+    @property
+    def images_per_minute(self) -> int | None:
+        """Images admitted per ``rate_window``; None: no limit."""
+        return self._images_per_minute
+
+    @images_per_minute.setter
+    def images_per_minute(self, value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError("images_per_minute must be at least 1 (or None: no limit)")
+        with self._lock:
+            self._images_per_minute = value
+            self._window = None  # a new limit starts with an empty window
+
+    @property
+    def rate_window(self) -> float:
+        """Seconds of the rolling window the limit applies to (60: OpenAI's minute)."""
+        return self._rate_window
+
+    @rate_window.setter
+    def rate_window(self, value: float) -> None:
+        if value <= 0:
+            raise ValueError("rate_window must be positive")
+        with self._lock:
+            self._rate_window = value
+            self._window = None
+
+    @property
+    def rate_limited_count(self) -> int:
+        """How many requests the fake refused with 429 for its images-per-minute limit."""
+        with self._lock:
+            return self._rate_limited
+
+    @property
+    def arrivals(self) -> list[tuple[float, int]]:
+        """``(time.monotonic(), n)`` at arrival of every request the limit admitted (all requests
+        when there is no limit), in arrival order."""
+        with self._lock:
+            return list(self._arrivals)
+
     def reset(self) -> None:
         with self._lock:
             self._requests.clear()
@@ -216,11 +284,17 @@ class FakeImagesAPI:
             self._failures.clear()
             self._files.clear()
             self._downloads.clear()
+            self._arrivals.clear()
+            self._rate_limited = 0
+            self._window = None
+            self._images_per_minute = self._initial_images_per_minute
+            self._rate_window = self._initial_rate_window
         self.served_models = None
         self.latency = self._initial_latency
         self.url_results = False
         self.url_chunked = False
         self.noise = False
+        self.photo = False
 
     def fail(
         self,
@@ -266,10 +340,15 @@ class FakeImagesAPI:
     # -- responses ---------------------------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
+        now = time.monotonic()
         with self._lock:
             self._served += 1
             served = self._served
-        return {
+            window = self._window
+            limit, used, reset_in = (
+                (window.limit, window.used(now), window.reset_in(now)) if window is not None else (0, 0, 0.0)
+            )
+        headers = {
             "x-request-id": f"req_{secrets.token_hex(16)}",
             "openai-processing-ms": "1234",
             "openai-version": "2020-10-01",
@@ -280,6 +359,39 @@ class FakeImagesAPI:
             "x-ratelimit-remaining-tokens": str(max(0, 100000 - 4160 * (served % 20))),
             "x-ratelimit-reset-tokens": "6m0s",
         }
+        if window is not None:
+            headers["x-ratelimit-limit-requests"] = str(limit)
+            headers["x-ratelimit-remaining-requests"] = str(max(0, limit - used))
+            headers["x-ratelimit-reset-requests"] = go_duration(reset_in)
+        return headers
+
+    def _admit(self, arrived: float, n: int) -> Admission | None:
+        """Count ``n`` images against the limit at ``arrived``; None when there is no limit."""
+        with self._lock:
+            if self._images_per_minute is None:
+                self._arrivals.append((arrived, n))
+                return None
+            if self._window is None:
+                self._window = RollingWindow(self._images_per_minute, self._rate_window)
+            admission = self._window.admit(arrived, n)
+            if admission.admitted:
+                self._arrivals.append((arrived, n))
+            else:
+                self._rate_limited += 1
+            return admission
+
+    def _rate_limited_response(self, admission: Admission, model: str) -> web.Response:
+        wait = max(1, math.ceil(admission.retry_after))
+        return self._error(
+            429,
+            f"Rate limit reached for {model} in organization org-fake on images per minute (ipm): "
+            f"Limit {admission.limit}, Used {admission.used}, Requested {admission.requested}. "
+            f"Please try again in {wait}s. Visit https://platform.openai.com/account/rate-limits to "
+            "learn more.",
+            type_="requests",
+            code="rate_limit_exceeded",
+            headers={"retry-after": str(wait)},
+        )
 
     def _error(
         self,
@@ -297,6 +409,7 @@ class FakeImagesAPI:
     # -- request handling --------------------------------------------------------------------------
 
     async def _api(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.monotonic()
         tail = request.match_info["tail"]
         endpoint = tail.removeprefix("images/") if tail.startswith("images/") else None
         if request.method != "POST" or endpoint not in ENDPOINTS:
@@ -312,9 +425,15 @@ class FakeImagesAPI:
         with self._lock:
             self._requests.append(recorded)
 
+        authorized = request.headers.get("Authorization") == f"Bearer {self.api_key}"
+        if authorized:  # a refusal for the limit comes at once, before any work
+            n = parsed.body.get("n") if parsed.error is None else None
+            admission = self._admit(arrived, n if isinstance(n, int) and n > 0 else 1)
+            if admission is not None and not admission.admitted:
+                return self._rate_limited_response(admission, model or "unknown")
         if self.latency > 0:
             await asyncio.sleep(self.latency)
-        if request.headers.get("Authorization") != f"Bearer {self.api_key}":
+        if not authorized:
             return self._error(
                 401,
                 "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys.",
@@ -553,7 +672,9 @@ class FakeImagesAPI:
         image_format = body.get("output_format") or "png" if spec.output_formats else "png"
         transparent = body.get("background") == "transparent"
         images = [
-            await asyncio.to_thread(make_image, width, height, image_format, index, transparent, self.noise)
+            await asyncio.to_thread(
+                make_image, width, height, image_format, index, transparent, self.noise, self.photo
+            )
             for index in range(n)
         ]
         use_url = self.url_results or (
