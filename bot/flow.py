@@ -102,20 +102,27 @@ class JobFlow:
 
 class QueueDisplay:
     """Shows a waiting job's place in its placeholder message, with a Cancel button for its owner,
-    and "making it now" once its turn comes (the scheduler spaces updates about a second apart)."""
+    and "making it now" once its turn comes (the scheduler spaces updates about a second apart).
+
+    The button is built and sent once; later updates change only the text, which keeps a long
+    queue's updates cheap for the event loop and for Discord.
+    """
 
     def __init__(self, interaction: discord.Interaction, job_id: int) -> None:
         self.interaction = interaction
         self.job_id = job_id
+        self.button_shown = False
 
     async def __call__(self, position: int) -> None:
+        edit: dict[str, object] = {}
         if position:
-            text = f"⏳ Waiting for the image service: you're **#{position}** in the queue."
-            view: discord.ui.View | None = cancel_view(self.job_id)
+            edit["content"] = f"⏳ Waiting for the image service: you're **#{position}** in the queue."
+            if not self.button_shown:
+                edit["view"], self.button_shown = cancel_view(self.job_id), True
         else:
-            text, view = "🎨 Your turn: making it now…", None
+            edit["content"], edit["view"] = "🎨 Your turn: making it now…", None
         with contextlib.suppress(discord.HTTPException):
-            await self.interaction.edit_original_response(content=text, view=view)
+            await self.interaction.edit_original_response(**edit)  # type: ignore[arg-type]
 
 
 def job_for(interaction: discord.Interaction, recipe: Recipe, *, inputs: Inputs | None = None) -> Job:

@@ -136,7 +136,7 @@ class Scheduler:
         max_concurrency: int,
         max_jobs_per_user: int,
         window: float = 60.0,
-        margin: float = 1.0,
+        margin: float | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
         if images_per_minute < 1 or max_concurrency < 1 or max_jobs_per_user < 1:
@@ -145,7 +145,9 @@ class Scheduler:
         self.max_concurrency = max_concurrency
         self.max_jobs_per_user = max_jobs_per_user
         self.window = window
-        self.margin = margin
+        # Requests reach upstream a little after we count them: keep them counted a little longer
+        # than the window so upstream's own count never sees more (1 s on a minute).
+        self.margin = min(1.0, window / 60) if margin is None else margin
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._sent: deque[tuple[float, int]] = deque()  # (when sent, images) within the window
         self._in_flight: set[asyncio.Task[object]] = set()
@@ -197,8 +199,16 @@ class Scheduler:
         log.warning("upstream rate limit: holding every request for %.1fs", seconds)
 
     def observe(self, info: RateLimitInfo | None) -> None:
+        """Learn from a successful response's ``x-ratelimit-*`` headers.
+
+        Their reset is when the whole window is free again, later than our own rolling count knows
+        slots free; so they only pause everyone when our count still sees budget upstream says is
+        gone (the configured limit is higher than the account's real one).
+        """
         self._pauses_in_a_row = 0
-        if info is not None and info.remaining_requests == 0 and info.reset_requests:
+        if info is None or info.remaining_requests != 0 or not info.reset_requests:
+            return
+        if self._window_used() < self.images_per_minute:
             self._paused_until = max(self._paused_until, self._clock() + info.reset_requests)
 
     # --- waiting and running ---
@@ -283,9 +293,7 @@ class Scheduler:
         if len(self._in_flight) >= self.max_concurrency:
             return None
         keep = self.window + self.margin
-        while self._sent and self._sent[0][0] + keep <= now:
-            self._sent.popleft()
-        used = sum(count for _, count in self._sent)
+        used = self._window_used()
         if used + images <= self.images_per_minute:
             return 0
         for sent_at, count in self._sent:
@@ -293,6 +301,13 @@ class Scheduler:
             if used + images <= self.images_per_minute:
                 return sent_at + keep - now
         return keep  # unreachable: images never exceeds the limit
+
+    def _window_used(self) -> int:
+        """Images sent within the window (and its margin) up to now."""
+        now, keep = self._clock(), self.window + self.margin
+        while self._sent and self._sent[0][0] + keep <= now:
+            self._sent.popleft()
+        return sum(count for _, count in self._sent)
 
     def _take(self, waiter: _Waiter) -> None:
         """Give ``waiter`` its turn: count its images and start its request, in one step."""

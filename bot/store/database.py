@@ -69,8 +69,11 @@ async def connect(path: str | os.PathLike[str]) -> aiosqlite.Connection:
             (mode,) = await _fetchone(db, "PRAGMA journal_mode = WAL")
             if str(mode).lower() != "wal":
                 log.warning("SQLite refused WAL mode (journal_mode=%s); concurrency will suffer", mode)
-            # FULL: a commit survives power loss too; writes are a few per image, so the fsync is cheap.
-            await db.execute("PRAGMA synchronous = FULL")
+            # WAL + NORMAL: a commit survives a crash of the process; power loss may drop the last
+            # commits, which can only under-charge (a lost settle is refunded at the next start),
+            # never double-charge. FULL would fsync every reservation, and a burst of commands waits
+            # for those one after another.
+            await db.execute("PRAGMA synchronous = NORMAL")
     except BaseException:
         await db.close()
         raise
