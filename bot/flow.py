@@ -19,12 +19,13 @@ import discord
 
 from bot import intake
 from bot.delivery import InteractionTarget, ReplyTarget, post
-from bot.jobs import Job, JobRunner, Prepare
+from bot.jobs import Claim, Job, JobRunner, Prepare
 from bot.recipes import Fit, Inputs, Recipe, checked
 from bot.replies import error_text
 from bot.views import cancel_view
 
 WORKING = "⏳"
+RESERVE_BEFORE_ACK = 0.05  # seconds a reservation may take before the interaction is acknowledged first
 
 
 class JobFlow:
@@ -33,16 +34,36 @@ class JobFlow:
         self.vary_model = vary_model
 
     async def run(self, interaction: discord.Interaction, job: Job, prepare: Prepare | None = None) -> None:
-        claim = await self.runner.reserve(job)
-        try:
-            await interaction.response.defer(thinking=True)
-        except BaseException:
-            await self.runner.release(claim)
-            raise
+        claim = await self._reserve_then_acknowledge(interaction, job)
         target = InteractionTarget(interaction, asyncio.get_running_loop().time())
         await self.runner.run(
             job, claim, functools.partial(post, target), prepare, on_queue=QueueDisplay(interaction, claim.id)
         )
+
+    async def _reserve_then_acknowledge(self, interaction: discord.Interaction, job: Job) -> Claim:
+        """Reserve quota, then acknowledge; a refusal in that time is private.
+
+        The reservation normally takes a millisecond or two. If it hasn't finished within
+        RESERVE_BEFORE_ACK (a burst queueing on the database, another process holding its lock),
+        the interaction is acknowledged first so it never misses Discord's 3 seconds; a refusal
+        then replaces the "thinking…" placeholder instead.
+        """
+        reserving = asyncio.ensure_future(self.runner.reserve(job))
+        done, _ = await asyncio.wait({reserving}, timeout=RESERVE_BEFORE_ACK)
+        if not done:
+            try:
+                await interaction.response.defer(thinking=True)
+            except BaseException:
+                await _abandon(reserving, self.runner)
+                raise
+        claim = await reserving  # refusals (quota, per-user cap) reach the error handler
+        if done:
+            try:
+                await interaction.response.defer(thinking=True)
+            except BaseException:
+                await self.runner.release(claim)
+                raise
+        return claim
 
     def vary_recipe(
         self, *, n: int = 1, size: str | None = None, guide: str | None = None, fit: Fit = "crop"
@@ -132,6 +153,15 @@ def job_for(interaction: discord.Interaction, recipe: Recipe, *, inputs: Inputs 
     """
     assert interaction.guild_id is not None and interaction.channel_id is not None
     return Job(interaction.guild_id, interaction.channel_id, interaction.user.id, recipe, inputs)
+
+
+async def _abandon(reserving: asyncio.Future[Claim], runner: JobRunner) -> None:
+    """Give back a reservation whose interaction could not be acknowledged, once it is made."""
+    try:
+        claim = await reserving
+    except Exception:
+        return  # it was refused anyway
+    await runner.release(claim)
 
 
 async def _reply(message: discord.Message, text: str) -> None:

@@ -181,6 +181,11 @@ def _kind(found: str) -> str:
 def _quota_exceeded(error: QuotaExceeded) -> str:
     status = error.status
     when = timestamp(status.resets_at)
+    if status.limit + status.granted == 0:
+        return (
+            f"This server's quota gives you no images {period_word(status.period)}. A server admin can "
+            f"give you some with /admin quota grant. {NOTHING_CHARGED}"
+        )
     if status.remaining <= 0:
         return (
             f"You've used all {plural(status.limit + status.granted, 'image')} of your quota "

@@ -146,8 +146,8 @@ class Scheduler:
         self.max_jobs_per_user = max_jobs_per_user
         self.window = window
         # Requests reach upstream a little after we count them: keep them counted a little longer
-        # than the window so upstream's own count never sees more (1 s on a minute).
-        self.margin = min(1.0, window / 60) if margin is None else margin
+        # than the window so upstream's own count never sees more (0.5 s on a minute).
+        self.margin = min(0.5, window / 120) if margin is None else margin
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._sent: deque[tuple[float, int]] = deque()  # (when sent, images) within the window
         self._in_flight: set[asyncio.Task[object]] = set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -153,3 +154,31 @@ async def test_stopping_tells_waiting_members_and_refunds_them(world, api, db_pa
     status = await store.status(world.guild.id, world.bob.id, now=datetime.now(UTC))
     await store.close()
     assert (status.used, status.reserved) == (0, 0)
+
+
+@pytest.fixture
+def slow_reservations(world, monkeypatch):
+    """Reservations that take 0.3 s, as when a burst queues on the database."""
+    original = world.bot.jobs.reserve
+
+    async def slow(job):
+        await asyncio.sleep(0.3)
+        return await original(job)
+
+    monkeypatch.setattr(world.bot.jobs, "reserve", slow)
+
+
+async def test_a_slow_reservation_is_acknowledged_first_and_the_job_still_runs(world, api, slow_reservations):
+    result = await world.alice.slash(world.channel, "imagine", prompt="patience")
+
+    assert len(await images_of(result.response.message)) == 1
+    assert (await quota_of(world.bot, world.guild, world.alice)).used == 1
+
+
+@pytest.mark.bot_env(DEFAULT_QUOTA="0")
+async def test_a_refusal_after_a_slow_reservation_replaces_the_placeholder(world, api, slow_reservations):
+    result = await world.alice.slash(world.channel, "imagine", prompt="none left")
+
+    assert not answered_privately(result)  # acknowledged before the refusal was known
+    assert "gives you no images today" in answer_text(result) and "/admin quota grant" in answer_text(result)
+    assert api.requests == []
