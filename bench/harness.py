@@ -58,6 +58,7 @@ from simcord.enums import AppCommandType, InteractionType
 from simcord.http import router as simcord_router
 
 from bench.fakeproc import RemoteFake
+from bot.config import VARIABLES
 
 ROOT = Path(__file__).resolve().parent.parent
 SIMCORD_TESTED = "3.2.1"
@@ -65,24 +66,6 @@ SIMCORD_TESTED = "3.2.1"
 DIAGNOSE = False
 ACK_DEADLINE = 3.0  # Discord's: an interaction not acknowledged within 3 s fails for the user
 
-#: the variables conftest.py clears, plus the limiter's (set by the benchmarks that need them)
-BOT_VARIABLES = (
-    "DISCORD_TOKEN",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "IMAGE_MODEL",
-    "VARY_MODEL",
-    "DATABASE_URL",
-    "DEFAULT_QUOTA",
-    "QUOTA_PERIOD",
-    "OPENAI_MAX_RETRIES",
-    "MESSAGE_CONTENT_INTENT",
-    "DEV_GUILD_ID",
-    "OPENAI_IMAGES_PER_MINUTE",
-    "OPENAI_MAX_CONCURRENCY",
-    "OPENAI_RATE_WINDOW_SECONDS",
-    "MAX_JOBS_PER_USER",
-)
 BASE_ENV = {
     "DEFAULT_QUOTA": "1000000",
     "QUOTA_PERIOD": "day",
@@ -362,7 +345,7 @@ class Harness:
         self.fake = RemoteFake(
             latency=s.latency, images_per_minute=s.fake_images_per_minute, rate_window=s.rate_window
         )
-        for name in BOT_VARIABLES:
+        for name in VARIABLES:
             os.environ.pop(name, None)
         self.bot_env = {
             **BASE_ENV,

@@ -18,6 +18,27 @@ DEFAULT_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_MODEL = "gpt-image-2"
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
 
+VARIABLES = (
+    "DISCORD_TOKEN",
+    "OPENAI_API_KEY",
+    "OPENAI_BASE_URL",
+    "IMAGE_MODEL",
+    "VARY_MODEL",
+    "DATABASE_URL",
+    "DEFAULT_QUOTA",
+    "QUOTA_PERIOD",
+    "OPENAI_MAX_RETRIES",
+    "OPENAI_TIMEOUT",
+    "OPENAI_IMAGES_PER_MINUTE",
+    "OPENAI_MAX_CONCURRENCY",
+    "OPENAI_RATE_WINDOW_SECONDS",
+    "MAX_JOBS_PER_USER",
+    "SHUTDOWN_GRACE_SECONDS",
+    "MESSAGE_CONTENT_INTENT",
+    "DEV_GUILD_ID",
+)
+"""Every variable the bot reads (tests and benchmarks clear them all before building a bot)."""
+
 
 class ConfigError(Exception):
     """A configuration variable is missing or malformed."""

@@ -17,6 +17,7 @@ from discord import app_commands
 
 from bot import create_bot
 from bot.client import ImageBot
+from bot.config import VARIABLES
 from bot.errors import BotError
 from bot.replies import _unwrap
 from tests.fakeapi import FakeImagesAPI
@@ -28,19 +29,6 @@ BASE_ENV = {
     "OPENAI_MAX_RETRIES": "2",
     "MESSAGE_CONTENT_INTENT": "true",
 }
-ALL_VARS = (
-    "DISCORD_TOKEN",
-    "OPENAI_API_KEY",
-    "OPENAI_BASE_URL",
-    "IMAGE_MODEL",
-    "VARY_MODEL",
-    "DATABASE_URL",
-    "DEFAULT_QUOTA",
-    "QUOTA_PERIOD",
-    "OPENAI_MAX_RETRIES",
-    "MESSAGE_CONTENT_INTENT",
-    "DEV_GUILD_ID",
-)
 
 
 @pytest.fixture(scope="session")
@@ -67,7 +55,7 @@ def bot_env(
     api: FakeImagesAPI, db_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> dict[str, str]:
     """The environment the bot is built from: ``@pytest.mark.bot_env(NAME="value")`` changes it."""
-    for name in ALL_VARS:
+    for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
     values = dict(BASE_ENV)
     values |= {

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from bot.config import ConfigError, load_config
+from bot.config import VARIABLES, ConfigError, load_config
 
 REPO = Path(__file__).resolve().parents[1]
 MINIMAL = {"OPENAI_API_KEY": "test-key-not-real"}
@@ -132,3 +134,15 @@ def test_malformed_values_name_the_variable(name, value, words):
 def test_secrets_stay_out_of_the_config_repr():
     config = load_config({"OPENAI_API_KEY": "secret-key-value", "DISCORD_TOKEN": "secret-token-value"})
     assert "secret-key-value" not in repr(config) and "secret-token-value" not in repr(config)
+
+
+def test_every_variable_read_is_listed_and_documented():
+    import bot.config as config_module
+
+    read = set(re.findall(r'get\("([A-Z_]+)"\)', inspect.getsource(config_module)))
+    assert read == set(VARIABLES)
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    example = (REPO / ".env.example").read_text(encoding="utf-8")
+    for name in VARIABLES:
+        assert f"`{name}`" in readme, f"{name} is missing from the README's configuration table"
+        assert name in example, f"{name} is missing from .env.example"
