@@ -36,6 +36,7 @@ PositionCallback = Callable[[int], Awaitable[None]]
 
 PAUSE_WITHOUT_RETRY_AFTER = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # consecutive 429s with no Retry-After
 REPORT_INTERVAL = 1.0  # seconds between two place updates of one job
+MAX_PAUSE = 120.0  # the longest everyone is held after one 429 before a request probes again
 
 
 class TooManyJobs(UserInputError):
@@ -171,9 +172,6 @@ class Scheduler:
         self._active[user] = self._active.get(user, 0) + 1
         return Ticket(self, user)
 
-    def active_jobs(self, user: object) -> int:
-        return self._active.get(user, 0)
-
     def _close_ticket(self, ticket: Ticket) -> None:
         left = self._active.get(ticket.user, 0) - 1
         if left > 0:
@@ -190,10 +188,15 @@ class Scheduler:
     # --- what upstream said ---
 
     def pause(self, seconds: float | None) -> None:
-        """Hold every request for ``seconds`` (Retry-After), or a growing pause when none was given."""
+        """Hold every request for ``seconds`` (Retry-After), or a growing pause when none was given.
+
+        At most MAX_PAUSE: after that one request probes again (an hour-long Retry-After must not
+        freeze the queue; if upstream still refuses, it says for how long again).
+        """
         if seconds is None:
             steps = PAUSE_WITHOUT_RETRY_AFTER
             seconds = steps[min(self._pauses_in_a_row, len(steps) - 1)]
+        seconds = min(seconds, MAX_PAUSE)
         self._pauses_in_a_row += 1
         self._paused_until = max(self._paused_until, self._clock() + seconds)
         log.warning("upstream rate limit: holding every request for %.1fs", seconds)

@@ -159,3 +159,10 @@ async def test_stopping_refuses_new_jobs_and_releases_waiting_ones():
     assert await running == "a"  # what already runs is let finish
     with pytest.raises(ShuttingDown):
         limiter.admit("c")
+
+
+async def test_a_very_long_retry_after_holds_the_queue_for_two_minutes_at_most():
+    now = [0.0]
+    limiter = Scheduler(images_per_minute=10, max_concurrency=1, max_jobs_per_user=1, clock=lambda: now[0])
+    limiter.pause(3600)
+    assert limiter._delay(1) == 120.0
