@@ -50,20 +50,14 @@ class JobFlow:
         """
         reserving = asyncio.ensure_future(self.runner.reserve(job))
         done, _ = await asyncio.wait({reserving}, timeout=RESERVE_BEFORE_ACK)
-        if not done:
-            try:
-                await interaction.response.defer(thinking=True)
-            except BaseException:
-                await _abandon(reserving, self.runner)
-                raise
-        claim = await reserving  # refusals (quota, per-user cap) reach the error handler
         if done:
-            try:
-                await interaction.response.defer(thinking=True)
-            except BaseException:
-                await self.runner.release(claim)
-                raise
-        return claim
+            claim = reserving.result()  # a refusal raises here, still before the acknowledgement
+        try:
+            await interaction.response.defer(thinking=True)
+        except BaseException:
+            await (self.runner.release(claim) if done else _abandon(reserving, self.runner))
+            raise
+        return claim if done else await reserving
 
     def vary_recipe(
         self, *, n: int = 1, size: str | None = None, guide: str | None = None, fit: Fit = "crop"
@@ -99,16 +93,13 @@ class JobFlow:
     ) -> None:
         """Variations for a member who replied to an image and mentioned the bot."""
         assert message.guild is not None
+        reacted = False
         try:
             recipe = self.vary_recipe(n=n)
             intake.check_attachment(attachment, recipe.spec)
             job = Job(message.guild.id, message.channel.id, message.author.id, recipe)
             claim = await self.runner.reserve(job)
-        except Exception as error:  # error_text logs bugs with an id the member can quote
-            await _reply(message, error_text(error))
-            return
-        await _react(message.add_reaction(WORKING))
-        try:
+            reacted = await _react(message.add_reaction(WORKING))
             await self.runner.run(
                 job,
                 claim,
@@ -118,7 +109,8 @@ class JobFlow:
         except Exception as error:  # error_text logs bugs with an id the member can quote
             await _reply(message, error_text(error))
         finally:
-            await _react(message.remove_reaction(WORKING, message.guild.me))
+            if reacted:
+                await _react(message.remove_reaction(WORKING, message.guild.me))
 
 
 class QueueDisplay:
@@ -169,7 +161,10 @@ async def _reply(message: discord.Message, text: str) -> None:
         await message.reply(text, mention_author=False)
 
 
-async def _react(action) -> None:
+async def _react(action) -> bool:
     """Reactions are a courtesy: a channel that forbids them must not fail the job."""
-    with contextlib.suppress(discord.HTTPException):
+    try:
         await action
+    except discord.HTTPException:
+        return False
+    return True

@@ -80,8 +80,7 @@ class JobGone(BotError):
 
 @dataclass(frozen=True)
 class Outcome:
-    charged: int
-    refunded: int
+    charged: int  # the rest of the reservation was refunded
 
 
 @dataclass(frozen=True)
@@ -217,16 +216,14 @@ class JobRunner:
                     remaining_after=projected,
                 )
             )
-        except asyncio.CancelledError:
-            if self._stopping:  # our own shutdown withdrew it: report it like any failure
-                await asyncio.shield(self._refund_quietly(reservation))
+        except BaseException as error:
+            cancelled = isinstance(error, asyncio.CancelledError)
+            # Cancelled from outside (not by our shutdown), the process is going away and can't
+            # tell the owner any more: the next start tells them.
+            owed = cancelled and not self._stopping
+            await asyncio.shield(self._refund_quietly(reservation, notice_owed=owed))
+            if cancelled and self._stopping:  # our own shutdown withdrew it: report it as a failure
                 raise ShuttingDown() from None
-            # Cancelled from outside: the process is going away and can't tell the owner any
-            # more. Refund now; the next start tells them.
-            await asyncio.shield(self._refund_quietly(reservation, notice_owed=True))
-            raise
-        except BaseException:
-            await asyncio.shield(self._refund_quietly(reservation))
             raise
         finally:
             ticket.close()
@@ -235,7 +232,7 @@ class JobRunner:
         charged = max(0, min(delivered, reservation.amount))
         await self._store.settle(reservation.id, charged, now=self._clock())
         log.info("job %s charged %d of %d image(s)", reservation.id, charged, reservation.amount)
-        return Outcome(charged=charged, refunded=reservation.amount - charged)
+        return Outcome(charged=charged)
 
     async def _refund_quietly(self, reservation: Reservation, *, notice_owed: bool = False) -> None:
         try:

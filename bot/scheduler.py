@@ -81,10 +81,6 @@ class Ticket:
         """Wait for a fair turn and capacity, then run one upstream request as a task."""
         return await self.scheduler._run(self, images, attempt)
 
-    @property
-    def waiting(self) -> bool:
-        return bool(self._waiting)
-
     def cancel(self, reason: BotError) -> bool:
         """Withdraw the job's waiting requests; False if none is waiting (it runs, or it's done)."""
         withdrawn = False
@@ -115,16 +111,18 @@ class Ticket:
             self._reporting = asyncio.ensure_future(self._report_changes())
 
     async def _report_changes(self) -> None:
-        assert self.on_position is not None
         loop = asyncio.get_running_loop()
         last = None
         while self._target != self._reported and not (self._target == 0 and self._reported is None):
             if last is not None and self._target != 0:  # at most about one update a second
                 await asyncio.sleep(max(0.0, last + REPORT_INTERVAL - loop.time()))
+            show = self.on_position
+            if show is None:  # the job ended meanwhile: its message shows the outcome now
+                return
             place, last = self._target, loop.time()
             self._reported = place
             try:
-                await self.on_position(place)
+                await show(place)
             except Exception:
                 log.warning("could not show a queue position", exc_info=True)
 
@@ -321,13 +319,6 @@ class Scheduler:
         self._in_flight.add(waiter.request)
         waiter.request.add_done_callback(self._in_flight.discard)
         self._publish(taken=waiter.ticket)
-
-    def snapshot(self) -> dict[str, int]:
-        return {
-            "waiting": len(self._waiters),
-            "in_flight": len(self._in_flight),
-            "rate_limited": self.rate_limited,
-        }
 
 
 def _current_task_cancelling() -> bool:
