@@ -1,4 +1,5 @@
-"""Cheap, real, distinct images for the fake: a solid colour and a shape, cached by their parameters."""
+"""Cheap, real, distinct images for the fake: a solid colour and a shape (or an animated GIF of
+such frames), cached by their parameters."""
 
 from __future__ import annotations
 
@@ -65,6 +66,36 @@ def make_image(
     if image_format == "webp":
         options["method"] = 0
     image.save(out, _PIL_FORMATS[image_format], **options)
+    return out.getvalue()
+
+
+@functools.lru_cache(maxsize=32)
+def make_gif(width: int, height: int, frames: int, duration_ms: int, index: int = 0) -> bytes:
+    """An animated GIF of ``frames`` distinct frames (the shape moves and the colour changes each
+    frame, so no encoder can merge two), each shown ``duration_ms``, looping forever (``loop=0``).
+
+    GIF stores delays in hundredths of a second: ``duration_ms`` is rounded to the nearest 10 ms, as
+    the real API does.
+    """
+    step = max(1, width // (2 * frames))
+    images = []
+    for frame in range(frames):
+        colour = _PALETTE[(index + frame) % len(_PALETTE)]
+        image = Image.new("RGB", (width, height), colour)
+        inset_x, inset_y = width // 4, height // 4
+        left = inset_x // 2 + frame * step
+        box = (left, inset_y, left + width // 2, height - inset_y)
+        draw = ImageDraw.Draw(image)
+        if (index + frame) % 2:
+            draw.rectangle(box, fill=(255, 255, 255))
+        else:
+            draw.ellipse(box, fill=(255, 255, 255))
+        images.append(image.convert("P", palette=Image.Palette.ADAPTIVE, colors=16))
+    out = io.BytesIO()
+    delay = max(10, (duration_ms + 5) // 10 * 10)
+    images[0].save(
+        out, "GIF", save_all=True, append_images=images[1:], duration=delay, loop=0, optimize=False
+    )
     return out.getvalue()
 
 

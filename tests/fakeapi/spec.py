@@ -1,4 +1,5 @@
-"""The official OpenAPI subset, loaded once, and JSON-Schema validators for its request bodies."""
+"""The OpenAPI subset (official, plus ``x-added`` fields), loaded once, and JSON-Schema validators
+for its request bodies."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from typing import Any
 import yaml
 from jsonschema import Draft202012Validator
 
-#: OpenAI's official OpenAPI description, Images subset (openai/openai-openapi, commit f85dbe2),
-#: kept beside the fake so the tests run from any clone.
+#: OpenAI's official OpenAPI description, Images subset (openai/openai-openapi, commit f85dbe2,
+#: 2026-08-21), plus what OpenAI's API reference added after it (2026-12): quality ``xhigh``/``max``,
+#: output_format ``gif``, and ``complexity``, ``frame_count``, ``frame_duration_ms`` on generations and
+#: both edit bodies, each marked ``x-added`` (``x-added-enum`` for new enum values). A copy of
+#: shared/reference/openai-images.openapi.yaml kept beside the fake so the tests run from any clone.
 SPEC_PATH = Path(__file__).resolve().parent / "openai-images.openapi.yaml"
 
 BINARY_PLACEHOLDER = "<binary>"
