@@ -21,6 +21,7 @@ BENCHMARKS = {
     "ratelimit": "4: 429s and throughput against the Images API's rate limit",
     "memory": "5: peak memory with 50 jobs in flight",
     "imaging": "6: fitting a 12-megapixel JPEG for dall-e-2 vs plain Pillow",
+    "gif_fit": "7: an animated GIF fitted into half its size",
 }
 
 

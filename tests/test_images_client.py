@@ -347,8 +347,8 @@ def test_parse_images_body_refuses_unusable_bodies() -> None:
         parse({"data": [{"revised_prompt": "x"}]})
     with pytest.raises(BadResponse, match="not valid base64"):
         parse({"data": [{"b64_json": "!!!not base64!!!"}]})
-    with pytest.raises(BadResponse, match="PNG, JPEG or WebP"):
-        parse({"data": [{"b64_json": base64.b64encode(b"GIF89a....").decode()}]})
+    with pytest.raises(BadResponse, match="PNG, JPEG, WebP or GIF"):
+        parse({"data": [{"b64_json": base64.b64encode(b"BM" + b"\x00" * 40).decode()}]})
     with pytest.raises(BadResponse, match="not a JSON object"):
         parse(["data"])
     ok = parse_images_body(

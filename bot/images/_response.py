@@ -16,13 +16,16 @@ __all__ = ["ParsedBody", "ParsedItem", "detect_image_format", "parse_images_body
 
 
 def detect_image_format(data: bytes) -> str | None:
-    """``"png"``, ``"jpeg"`` or ``"webp"`` from the magic bytes; None for anything else."""
+    """``"png"``, ``"jpeg"``, ``"webp"`` or ``"gif"`` (GIF87a or GIF89a, animated or not, as
+    gpt-image-2.6 returns for ``output_format: "gif"``) from the magic bytes; None for anything else."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):
         return "jpeg"
     if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "webp"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
     return None
 
 
@@ -83,7 +86,9 @@ def _decode_b64(text: str, *, status: int, request_id: str | None) -> bytes:
         ) from None
     if detect_image_format(data) is None:
         raise BadResponse(
-            status=status, message="b64_json does not decode to a PNG, JPEG or WebP", request_id=request_id
+            status=status,
+            message="b64_json does not decode to a PNG, JPEG, WebP or GIF",
+            request_id=request_id,
         )
     return data
 

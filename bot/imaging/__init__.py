@@ -7,8 +7,10 @@ it with ``asyncio.to_thread``).
 - ``fitting``: fit a decoded image to a ``ModelSpec`` (``fit_image``)
 - ``masks``: turn a user's mask into the API's (``prepare_mask``)
 - ``encoding``: encoder ladders and ``encode_to_fit`` for delivery
+- ``animation``: an animated GIF shrunk to a byte budget, still animated (``fit_animation``)
 """
 
+from .animation import MAX_ANIMATION_PIXELS, fit_animation
 from .encoding import MIN_BUDGET, encode_to_fit
 from .errors import (
     CorruptImage,
@@ -26,6 +28,7 @@ from .placement import Placement
 __all__ = [
     "ACCEPTED_FORMATS",
     "DEFAULT_MAX_SIDE",
+    "MAX_ANIMATION_PIXELS",
     "MAX_PIXELS",
     "MIN_BUDGET",
     "SNIFFED_TYPES",
@@ -41,6 +44,7 @@ __all__ = [
     "UnsupportedImageType",
     "decode",
     "encode_to_fit",
+    "fit_animation",
     "fit_image",
     "prepare_mask",
     "sniff",

@@ -20,7 +20,7 @@ from typing import Literal
 
 from PIL import Image
 
-from bot.images.models import ModelSpec
+from bot.images.catalogue import ModelSpec
 
 from .encoding import CONTENT_TYPES, EXTENSIONS, MIN_SIDE, lossy_under, png_under, scaled_sizes
 from .intake import Intake
