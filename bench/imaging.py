@@ -40,12 +40,12 @@ def _median_time(work: Callable[[], object], runs: int) -> tuple[float, object]:
 
 
 async def run(quick: bool, latency: float) -> Result:
-    from bot.images.models import get_model
+    from bot.images import BUILTIN_MODELS
     from bot.imaging import decode, fit_image, target_side_for
     from bot.intake import intake_limit
 
     runs = 3 if quick else 9
-    spec = get_model("dall-e-2")
+    spec = BUILTIN_MODELS.get_model("dall-e-2")
     data = photo_jpeg(4000, 3000, 90)
     result = Result("imaging", "fit a 12-megapixel JPEG for dall-e-2")
 

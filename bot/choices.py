@@ -11,8 +11,8 @@ from collections.abc import Iterable
 import discord
 from discord import app_commands
 
-from bot.images import MODELS, ModelSpec, suggest_sizes
-from bot.recipes import Fit
+from bot.images import ModelRegistry, ModelSpec, suggest_sizes
+from bot.recipes import Fit, today
 
 MAX_CHOICES = 25  # Discord's limit per autocomplete answer
 
@@ -30,34 +30,51 @@ def fit_of(choice: app_commands.Choice[str] | None) -> Fit:
 _SIZE_HINTS = {"auto": "model decides"}
 
 
-def chosen_model(interaction: discord.Interaction, default: str) -> ModelSpec | None:
+def chosen_model(interaction: discord.Interaction, models: ModelRegistry, default: str) -> ModelSpec | None:
     """The model named in the options typed so far (or the default); None if it is not one we know."""
     name = getattr(interaction.namespace, "model", None) or default
-    return MODELS.get(name)
+    return models.catalogue.find(name)
 
 
-def model_choices(typed: str, *, endpoint: str, default: str) -> list[app_commands.Choice[str]]:
+def model_choices(
+    models: ModelRegistry, typed: str, *, endpoint: str, default: str
+) -> list[app_commands.Choice[str]]:
+    """The usable models that can do ``endpoint``; retired ones are left out, retiring ones say so."""
     typed = typed.strip().lower()
-    return [
-        app_commands.Choice(name=f"{name} (default)" if name == default else name, value=name)
-        for name, spec in MODELS.items()
-        if endpoint in spec.endpoints and typed in name
-    ][:MAX_CHOICES]
+    out: list[app_commands.Choice[str]] = []
+    for state in models.offered(endpoint, today=today()):
+        if typed not in state.model.lower():
+            continue
+        notes = ["default"] if state.model == default else []
+        if state.state == "retiring" and state.shutdown is not None:
+            notes.append(f"retiring {state.shutdown.isoformat()}")
+        label = f"{state.model} ({', '.join(notes)})" if notes else state.model
+        out.append(app_commands.Choice(name=label[:100], value=state.model))
+    return out[:MAX_CHOICES]
 
 
-def size_choices(spec: ModelSpec | None, typed: str) -> list[app_commands.Choice[str]]:
+def size_choices(
+    spec: ModelSpec | None, typed: str, *, gif_frames: int | None = None
+) -> list[app_commands.Choice[str]]:
     if spec is None:
         return []
-    return [app_commands.Choice(name=_size_label(size), value=size) for size in suggest_sizes(spec, typed)][
-        :MAX_CHOICES
-    ]
+    sizes = suggest_sizes(spec, typed, gif_frames=gif_frames if spec.gif is not None else None)
+    return [app_commands.Choice(name=_size_label(size), value=size) for size in sizes][:MAX_CHOICES]
+
+
+def gif_frames(interaction: discord.Interaction, spec: ModelSpec | None) -> int | None:
+    """The frame count of the GIF being asked for (its default when not typed yet); None: no GIF."""
+    if spec is None or spec.gif is None or getattr(interaction.namespace, "format", None) != "gif":
+        return None
+    frames = getattr(interaction.namespace, "frames", None)
+    return frames if isinstance(frames, int) else spec.gif.default_frames
 
 
 def option_choices(
-    interaction: discord.Interaction, default_model: str, attribute: str, typed: str
+    interaction: discord.Interaction, models: ModelRegistry, default_model: str, attribute: str, typed: str
 ) -> list[app_commands.Choice[str]]:
     """The values of ``attribute`` (qualities, styles, backgrounds…) the chosen model accepts."""
-    spec = chosen_model(interaction, default_model)
+    spec = chosen_model(interaction, models, default_model)
     return value_choices(getattr(spec, attribute) if spec else (), typed)
 
 

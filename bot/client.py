@@ -10,13 +10,13 @@ from collections import Counter
 
 import discord
 from discord import app_commands
-from discord.ext import commands
+from discord.ext import commands, tasks
 
 from bot.config import Config, load_config
 from bot.flow import JobFlow
-from bot.images import ImagesClient
+from bot.images import ImagesClient, ModelRegistry
 from bot.jobs import JobRunner, utcnow
-from bot.messages import NOTHING_CHARGED
+from bot.messages import NOTHING_CHARGED, lifecycle_log_lines
 from bot.replies import report_error
 from bot.scheduler import Scheduler
 from bot.store import QuotaPolicy, Store
@@ -56,11 +56,17 @@ class ImageBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, replied_user=False),
         )
         self.config = config
+        self.models = ModelRegistry(
+            config.models, official_backend=config.official_backend, default_model=config.image_model
+        )
         self.images = ImagesClient(
             api_key=config.openai_api_key,
             base_url=config.openai_base_url,
             max_retries=config.openai_max_retries,
             timeout=config.openai_timeout,
+            catalogue=config.models,
+            api_type="azure" if config.openai_api_type == "azure" else "openai",
+            azure_api_version=config.azure_api_version,
         )
         self.scheduler = Scheduler(
             images_per_minute=config.openai_images_per_minute,
@@ -85,17 +91,36 @@ class ImageBot(commands.Bot):
             (channel_id, user_id) for _, channel_id, user_id in await self.store.owed_notices()
         ]
         self.jobs = JobRunner(
-            self.store, self.images, scheduler=self.scheduler, user_key=await self.store.secret("user-hash")
+            self.store,
+            self.images,
+            models=self.models,
+            scheduler=self.scheduler,
+            user_key=await self.store.secret("user-hash"),
         )
-        self.flow = JobFlow(self.jobs, vary_model=config.vary_model)
+        self.flow = JobFlow(self.jobs, self.models, vary_model=config.vary_model)
         self.add_dynamic_items(*DYNAMIC_ITEMS)  # result buttons keep working after a restart
-        await self.add_cog(ImagineCog(self.flow, default_model=config.image_model))
-        await self.add_cog(EditCog(self.flow, default_model=config.image_model))
+        await self.add_cog(ImagineCog(self.flow, self.models, default_model=config.image_model))
+        await self.add_cog(EditCog(self.flow, self.models, default_model=config.image_model))
         await self.add_cog(VaryCog(self.flow, self.tree))
         await self.add_cog(ReplyVaryCog(self, self.flow))
         await self.add_cog(QuotaCog(self.store))
-        await self.add_cog(AdminCog(self.store))
+        await self.add_cog(AdminCog(self.store, self.models))
+        await self.refresh_models()
+        self.model_refresh.start()
         await self.sync_commands()
+
+    async def refresh_models(self) -> None:
+        """Read the backend's model lifecycle (``GET /models``) and log what members will meet."""
+        listed = await self.images.list_models()
+        self.models.update_from_backend(listed)
+        for level, line in lifecycle_log_lines(self.models, listed, today=utcnow().date()):
+            log.log(level, "%s", line)
+
+    @tasks.loop(hours=24)
+    async def model_refresh(self) -> None:
+        """Once a day (setup_hook did the first refresh; the loop's first run is right away)."""
+        if self.model_refresh.current_loop > 0:
+            await self.refresh_models()
 
     async def sync_commands(self) -> None:
         """Sync slash commands, but only when they changed: Discord rate-limits syncs.
@@ -135,6 +160,7 @@ class ImageBot(commands.Bot):
 
     async def close(self) -> None:
         """Stop taking jobs, let running ones finish (SHUTDOWN_GRACE_SECONDS), refund the rest, close."""
+        self.model_refresh.cancel()
         if not self._shut_down and hasattr(self, "jobs"):
             self._shut_down = True
             log.info("finishing running jobs (up to %ss)", self.config.shutdown_grace)

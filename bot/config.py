@@ -11,19 +11,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from bot.images.models import MODELS
+from bot.images import BUILTIN_MODELS, DEFAULT_MODEL, ModelCatalogue
+from bot.images.models_file import ModelsFileError, load_models_file
 from bot.store import PERIODS
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_MODEL = "gpt-image-2"
+OPENAI_HOST = "api.openai.com"
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
+DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
+API_TYPES = ("openai", "azure")
 
 VARIABLES = (
     "DISCORD_TOKEN",
     "OPENAI_API_KEY",
     "OPENAI_BASE_URL",
+    "OPENAI_API_TYPE",
+    "AZURE_API_VERSION",
     "IMAGE_MODEL",
     "VARY_MODEL",
+    "MODELS_FILE",
     "DATABASE_URL",
     "DEFAULT_QUOTA",
     "QUOTA_PERIOD",
@@ -54,8 +60,13 @@ class Config:
     openai_api_key: str = field(repr=False)
     discord_token: str | None = field(default=None, repr=False)
     openai_base_url: str = DEFAULT_BASE_URL
+    openai_api_type: str = "openai"
+    azure_api_version: str = DEFAULT_AZURE_API_VERSION
     image_model: str = DEFAULT_MODEL
     vary_model: str = DEFAULT_MODEL
+    #: the built-in rows plus MODELS_FILE's
+    models: ModelCatalogue = field(default_factory=lambda: BUILTIN_MODELS, repr=False)
+    models_file: str | None = None
     database_path: str = "data/bot.db"
     default_quota: int = 25
     quota_period: str = "day"
@@ -68,6 +79,11 @@ class Config:
     shutdown_grace: float = 60.0
     message_content_intent: bool = True
     dev_guild_id: int | None = None
+
+    @property
+    def official_backend(self) -> bool:
+        """True on OpenAI's own API, where OpenAI's published shutdown dates apply."""
+        return self.openai_api_type == "openai" and urlparse(self.openai_base_url).hostname == OPENAI_HOST
 
 
 def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool = False) -> Config:
@@ -94,13 +110,26 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
     if api_key is None:
         raise ConfigError("OPENAI_API_KEY", "is not set: put your OpenAI (or gateway) API key in .env")
 
-    image_model = _model(get("IMAGE_MODEL") or DEFAULT_MODEL, "IMAGE_MODEL")
+    api_type = _choice(get("OPENAI_API_TYPE"), "OPENAI_API_TYPE", default="openai", choices=API_TYPES)
+    base_url = get("OPENAI_BASE_URL")
+    if api_type == "azure" and base_url is None:
+        raise ConfigError(
+            "OPENAI_BASE_URL",
+            "is not set: with OPENAI_API_TYPE=azure it is https://<resource>.openai.azure.com",
+        )
+    models_file = get("MODELS_FILE")
+    models = _models(models_file)
+    image_model = _model(get("IMAGE_MODEL") or DEFAULT_MODEL, "IMAGE_MODEL", models)
     return Config(
         discord_token=token,
         openai_api_key=api_key,
-        openai_base_url=_base_url(get("OPENAI_BASE_URL") or DEFAULT_BASE_URL),
+        openai_base_url=_base_url(base_url or DEFAULT_BASE_URL),
+        openai_api_type=api_type,
+        azure_api_version=get("AZURE_API_VERSION") or DEFAULT_AZURE_API_VERSION,
         image_model=image_model,
-        vary_model=_model(get("VARY_MODEL") or image_model, "VARY_MODEL"),
+        vary_model=_model(get("VARY_MODEL") or image_model, "VARY_MODEL", models),
+        models=models,
+        models_file=models_file,
         database_path=_database_path(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
         default_quota=_int(get("DEFAULT_QUOTA"), "DEFAULT_QUOTA", default=25, low=0, high=1_000_000),
         quota_period=_choice(get("QUOTA_PERIOD"), "QUOTA_PERIOD", default="day", choices=PERIODS),
@@ -124,10 +153,22 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
     )
 
 
-def _model(value: str, name: str) -> str:
-    if value not in MODELS:
-        raise ConfigError(name, f"must be one of {', '.join(MODELS)} (got {value!r})")
-    return value
+def _models(path: str | None) -> ModelCatalogue:
+    if path is None:
+        return BUILTIN_MODELS
+    try:
+        return load_models_file(path)
+    except ModelsFileError as error:
+        raise ConfigError("MODELS_FILE", f"({path}) {error}") from None
+
+
+def _model(value: str, name: str, models: ModelCatalogue) -> str:
+    spec = models.find(value)
+    if spec is None:
+        raise ConfigError(
+            name, f"must be one of {', '.join(models)}, or a row of MODELS_FILE (got {value!r})"
+        )
+    return spec.name
 
 
 def _base_url(value: str) -> str:

@@ -143,7 +143,14 @@ def result_embed(delivery: Delivery, owner: discord.abc.User) -> discord.Embed:
     )
     embed.set_author(name=f"{owner.display_name}'s {noun(delivery)}", icon_url=owner.display_avatar.url)
     embed.add_field(name="Model", value=recipe.model)
-    for name, value in (("Size", recipe.size), ("Quality", recipe.quality), ("Style", recipe.style)):
+    shown = (
+        ("Size", recipe.size),
+        ("Quality", recipe.quality),
+        ("Style", recipe.style),
+        ("Complexity", recipe.complexity),
+        ("Format", f"GIF, {recipe.frames} frames" if recipe.frames else recipe.output_format),
+    )
+    for name, value in shown:
         if value:
             embed.add_field(name=name, value=value)
     if recipe.background and recipe.background != "auto":

@@ -19,6 +19,7 @@ import discord
 
 from bot import intake
 from bot.delivery import InteractionTarget, ReplyTarget, post
+from bot.images import ModelRegistry
 from bot.jobs import Claim, Job, JobRunner, Prepare
 from bot.recipes import Fit, Inputs, Recipe, checked
 from bot.replies import error_text
@@ -29,8 +30,9 @@ RESERVE_BEFORE_ACK = 0.05  # seconds a reservation may take before the interacti
 
 
 class JobFlow:
-    def __init__(self, runner: JobRunner, *, vary_model: str) -> None:
+    def __init__(self, runner: JobRunner, models: ModelRegistry, *, vary_model: str) -> None:
         self.runner = runner
+        self.models = models
         self.vary_model = vary_model
 
     async def run(self, interaction: discord.Interaction, job: Job, prepare: Prepare | None = None) -> None:
@@ -62,7 +64,9 @@ class JobFlow:
     def vary_recipe(
         self, *, n: int = 1, size: str | None = None, guide: str | None = None, fit: Fit = "crop"
     ) -> Recipe:
-        return checked(Recipe("vary", self.vary_model, n, prompt=guide, size=size, fit=fit, image_count=1))
+        return checked(
+            Recipe("vary", self.vary_model, n, prompt=guide, size=size, fit=fit, image_count=1), self.models
+        )
 
     async def vary_attachment(
         self,
@@ -75,8 +79,9 @@ class JobFlow:
         fit: Fit = "crop",
     ) -> None:
         recipe = self.vary_recipe(n=n, size=size, guide=guide, fit=fit)
-        intake.check_attachment(attachment, recipe.spec)
-        await self.run(interaction, job_for(interaction, recipe), intake.prepare(recipe, [attachment]))
+        spec = self.models.get(recipe.model)
+        intake.check_attachment(attachment, spec)
+        await self.run(interaction, job_for(interaction, recipe), intake.prepare(recipe, spec, [attachment]))
 
     async def redo(self, interaction: discord.Interaction, job_id: int) -> None:
         assert interaction.guild_id is not None and interaction.channel_id is not None
@@ -96,7 +101,8 @@ class JobFlow:
         reacted = False
         try:
             recipe = self.vary_recipe(n=n)
-            intake.check_attachment(attachment, recipe.spec)
+            spec = self.models.get(recipe.model)
+            intake.check_attachment(attachment, spec)
             job = Job(message.guild.id, message.channel.id, message.author.id, recipe)
             claim = await self.runner.reserve(job)
             reacted = await _react(message.add_reaction(WORKING))
@@ -104,7 +110,7 @@ class JobFlow:
                 job,
                 claim,
                 functools.partial(post, ReplyTarget(message)),
-                intake.prepare(recipe, [attachment]),
+                intake.prepare(recipe, spec, [attachment]),
             )
         except Exception as error:  # error_text logs bugs with an id the member can quote
             await _reply(message, error_text(error))

@@ -66,10 +66,9 @@ def check_attachment(attachment: discord.Attachment, spec: ModelSpec) -> None:
 
 
 def prepare(
-    recipe: Recipe, images: list[discord.Attachment], mask: discord.Attachment | None = None
+    recipe: Recipe, spec: ModelSpec, images: list[discord.Attachment], mask: discord.Attachment | None = None
 ) -> Prepare:
     """The job's prepare step: download and fit ``images`` (and the mask) for ``recipe``'s model."""
-    spec = recipe.spec
 
     async def run() -> Inputs:
         limit = intake_limit(spec)

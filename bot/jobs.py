@@ -22,12 +22,20 @@ from datetime import UTC, datetime
 from bot.errors import BotError
 from bot.images import (
     BadResponse,
+    Cost,
     EditRequest,
     GeneratedImage,
     GenerateRequest,
     ImageResult,
     ImagesClient,
+    ModelNotFound,
+    ModelRegistry,
+    ModelRetired,
+    ModelSpec,
+    request_batches,
+    request_cost,
 )
+from bot.images.pricing import add_costs
 from bot.recipes import Inputs, Recipe, UpstreamRequest, to_request
 from bot.scheduler import JobCancelled, PositionCallback, Scheduler, ShuttingDown, Ticket
 from bot.store import QuotaStatus, Reservation, Store
@@ -79,6 +87,16 @@ class JobGone(BotError):
 
 
 @dataclass(frozen=True)
+class Made:
+    """What upstream returned for a job: the images, the parts that failed, and what it cost."""
+
+    images: tuple[GeneratedImage, ...]
+    failures: tuple[BotError, ...]
+    revised_prompt: str | None
+    cost: Cost | None
+
+
+@dataclass(frozen=True)
 class Outcome:
     charged: int  # the rest of the reservation was refunded
 
@@ -109,12 +127,14 @@ class JobRunner:
         store: Store,
         images: ImagesClient,
         *,
+        models: ModelRegistry,
         scheduler: Scheduler,
         user_key: bytes,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
         self._images = images
+        self._models = models
         self._scheduler = scheduler
         self._user_key = user_key
         self._clock = clock
@@ -202,7 +222,11 @@ class JobRunner:
                 inputs = await prepare()
                 if inputs.images:  # kept so Redo works later without re-downloading anything
                     await self._store.save_inputs(reservation.id, inputs.as_rows())
-            images, failures, revised = await self._make_images(job, to_request(job.recipe, inputs), ticket)
+            spec = self._models.get(job.recipe.model)
+            made = await self._make_images(job, spec, to_request(job.recipe, inputs, spec), ticket)
+            if made.cost is not None:  # money spent upstream, whatever happens to the delivery
+                await self._store.record_cost(reservation.id, made.cost.usd, exact=made.cost.exact)
+            images = made.images
             projected = reservation.status_after.remaining + (reservation.amount - len(images))
             await ticket.reports_done()  # a late queue update must not overwrite the result
             delivered = await deliver(
@@ -210,8 +234,8 @@ class JobRunner:
                     job=job,
                     job_id=reservation.id,
                     images=images,
-                    failures=failures,
-                    revised_prompt=revised,
+                    failures=made.failures,
+                    revised_prompt=made.revised_prompt,
                     quota=reservation.status_after,
                     remaining_after=projected,
                 )
@@ -247,6 +271,7 @@ class JobRunner:
         if record is None or record[0] != guild_id:
             raise JobGone(f"job {job_id} is unknown here")
         recipe = Recipe.from_details(record[1])
+        self._models.usable(recipe.model, today=self._clock().date())  # retired since: refused, free
         if recipe.kind == "imagine":
             return Job(guild_id, channel_id, user_id, recipe, Inputs())
         inputs = Inputs.from_rows(await self._store.load_inputs(job_id))
@@ -254,34 +279,56 @@ class JobRunner:
             raise JobGone(f"job {job_id} kept no input image")
         return Job(guild_id, channel_id, user_id, recipe, inputs)
 
-    async def _make_images(
-        self, job: Job, request: UpstreamRequest, ticket: Ticket
-    ) -> tuple[tuple[GeneratedImage, ...], tuple[BotError, ...], str | None]:
+    async def _make_images(self, job: Job, spec: ModelSpec, request: UpstreamRequest, ticket: Ticket) -> Made:
         """Call upstream, fanning out in parallel where the model makes fewer images per request.
 
         All parts failing raises the first failure; some failing returns the images that were made
         and the failures, so the user gets what succeeded and pays only for that.
         """
-        per_request = job.recipe.spec.images_per_request
-        parts = [min(per_request, job.n - start) for start in range(0, job.n, per_request)]
         tagged = replace(request, user=self.user_tag(job.user_id))
         results = await asyncio.gather(
-            *(self._call(replace(tagged, n=count), ticket) for count in parts), return_exceptions=True
+            *(self._call(replace(tagged, n=count), ticket) for count in request_batches(spec, job.n)),
+            return_exceptions=True,
         )
-        images: list[GeneratedImage] = []
-        failures: list[BaseException] = []
-        for result in results:
-            if isinstance(result, BaseException):
-                failures.append(result)
-            else:
-                images.extend(result.images)
+        made = [result for result in results if isinstance(result, ImageResult)]
+        failures = [result for result in results if isinstance(result, BaseException)]
+        images = [image for result in made for image in result.images]
         if not images:
-            raise failures[0] if failures else BadResponse(status=200, message="the response held no images")
+            raise (
+                self._model_gone(spec, failures[0])
+                if failures
+                else BadResponse(status=200, message="the response held no images")
+            )
         unexpected = [f for f in failures if not isinstance(f, BotError)]
         if unexpected:
             raise unexpected[0]
         revised = next((image.revised_prompt for image in images if image.revised_prompt), None)
-        return tuple(images[: job.n]), tuple(f for f in failures if isinstance(f, BotError)), revised
+        cost = add_costs([c for result in made if (c := self._cost(spec, job.recipe, result)) is not None])
+        return Made(
+            tuple(images[: job.n]), tuple(f for f in failures if isinstance(f, BotError)), revised, cost
+        )
+
+    def _model_gone(self, spec: ModelSpec, error: BaseException) -> BaseException:
+        """A 404 for the model: it is gone (until the next lifecycle refresh); say what replaces it."""
+        if not isinstance(error, ModelNotFound):
+            return error
+        self._models.mark_gone(spec.name)
+        log.warning("model %s is no longer served (%s); treating it as retired", spec.name, error)
+        replacement = self._models.replacement_for(spec.name, today=self._clock().date())
+        retired = ModelRetired(spec.name, None, replacement)
+        retired.__cause__ = error
+        return retired
+
+    @staticmethod
+    def _cost(spec: ModelSpec, recipe: Recipe, result: ImageResult) -> Cost | None:
+        return request_cost(
+            spec,
+            result,
+            size=recipe.size,
+            quality=recipe.quality,
+            had_input_images=recipe.kind != "imagine",
+            frames=recipe.frames,
+        )
 
     async def _call(self, request: UpstreamRequest, ticket: Ticket) -> ImageResult:
         if isinstance(request, GenerateRequest):

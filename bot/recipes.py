@@ -9,15 +9,16 @@ Nothing here imports discord.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from bot.images import (
     EditRequest,
     GenerateRequest,
     InputImage,
+    ModelRegistry,
     ModelSpec,
     VariationRequest,
-    get_model,
     validate_edit,
     validate_generation,
     validate_variation,
@@ -45,6 +46,9 @@ class Recipe:
     background: str | None = None
     fit: Fit = "crop"
     image_count: int = 0  # how many input images an edit or variation takes
+    output_format: str | None = None
+    complexity: str | None = None
+    frames: int | None = None  # an animated GIF's frame count
 
     def to_details(self) -> dict[str, Any]:
         return asdict(self)
@@ -54,13 +58,9 @@ class Recipe:
         names = {field.name for field in fields(cls)}
         return cls(**{key: value for key, value in details.items() if key in names})
 
-    @property
-    def spec(self) -> ModelSpec:
-        return get_model(self.model)
 
-    @property
-    def uses_variations_endpoint(self) -> bool:
-        return self.kind == "vary" and "variations" in self.spec.endpoints
+def uses_variations_endpoint(recipe: Recipe, spec: ModelSpec) -> bool:
+    return recipe.kind == "vary" and "variations" in spec.endpoints
 
 
 @dataclass(frozen=True)
@@ -85,13 +85,18 @@ def vary_prompt(guide: str | None) -> str:
     return f"{VARY_INSTRUCTION} {guide.strip()}" if guide and guide.strip() else VARY_INSTRUCTION
 
 
-def checked(recipe: Recipe) -> Recipe:
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def checked(recipe: Recipe, models: ModelRegistry, *, on: date | None = None) -> Recipe:
     """The recipe with every option resolved to the model's default; refuses what the model can't do.
 
-    Runs before anything is charged: raises the registry's user-input errors (unknown model,
-    unsupported size, too long a prompt, an endpoint the model lacks…).
+    Runs before anything is charged: raises the registry's user-input errors (unknown or retired
+    model, unsupported size, too long a prompt, an endpoint the model lacks…).
     """
-    spec = recipe.spec
+    day = on or today()
+    spec = models.usable(recipe.model, today=day)
     if recipe.kind == "imagine":
         options = validate_generation(
             spec,
@@ -101,6 +106,10 @@ def checked(recipe: Recipe) -> Recipe:
             quality=recipe.quality,
             style=recipe.style,
             background=recipe.background,
+            output_format=recipe.output_format,
+            complexity=recipe.complexity,
+            frames=recipe.frames,
+            supporting=models.supporting("generations", today=day),
         )
         return Recipe(
             "imagine",
@@ -111,9 +120,14 @@ def checked(recipe: Recipe) -> Recipe:
             quality=options.quality,
             style=options.style,
             background=options.background,
+            # sent only when asked for: the model's default needs no field
+            output_format=options.output_format if recipe.output_format else None,
+            complexity=options.complexity,
+            frames=options.frames,
         )
-    if recipe.uses_variations_endpoint:
-        variation = validate_variation(spec, n=recipe.n, size=recipe.size)
+    if uses_variations_endpoint(recipe, spec):
+        supporting = models.supporting("variations", today=day)
+        variation = validate_variation(spec, n=recipe.n, size=recipe.size, supporting=supporting)
         return Recipe("vary", spec.name, recipe.n, size=variation.size, fit=recipe.fit, image_count=1)
     prompt = vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt or ""
     edit = validate_edit(
@@ -123,7 +137,9 @@ def checked(recipe: Recipe) -> Recipe:
         size=recipe.size,
         quality=recipe.quality,
         background=recipe.background,
+        complexity=recipe.complexity,
         image_count=max(1, recipe.image_count),
+        supporting=models.supporting("edits", today=day),
     )
     return Recipe(
         recipe.kind,
@@ -135,11 +151,12 @@ def checked(recipe: Recipe) -> Recipe:
         background=edit.background,
         fit=recipe.fit,
         image_count=max(1, recipe.image_count),
+        complexity=edit.complexity,
     )
 
 
-def to_request(recipe: Recipe, inputs: Inputs) -> UpstreamRequest:
-    """The Images API request for a checked recipe and its fitted inputs."""
+def to_request(recipe: Recipe, inputs: Inputs, spec: ModelSpec) -> UpstreamRequest:
+    """The Images API request for a checked recipe, its fitted inputs and its model's row."""
     if recipe.kind == "imagine":
         return GenerateRequest(
             model=recipe.model,
@@ -149,10 +166,13 @@ def to_request(recipe: Recipe, inputs: Inputs) -> UpstreamRequest:
             quality=recipe.quality,
             style=recipe.style,
             background=recipe.background,
+            output_format=recipe.output_format,
+            complexity=recipe.complexity,
+            frame_count=recipe.frames,
         )
     if not inputs.images:
         raise ValueError(f"a {recipe.kind} job needs its input image")
-    if recipe.uses_variations_endpoint:
+    if uses_variations_endpoint(recipe, spec):
         return VariationRequest(model=recipe.model, image=inputs.images[0], n=recipe.n, size=recipe.size)
     prompt = vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt or ""
     return EditRequest(
@@ -164,4 +184,5 @@ def to_request(recipe: Recipe, inputs: Inputs) -> UpstreamRequest:
         size=recipe.size,
         quality=recipe.quality,
         background=recipe.background,
+        complexity=recipe.complexity,
     )

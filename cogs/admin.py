@@ -1,4 +1,5 @@
-"""/admin quota …: server admins keep spending under control.
+"""/admin quota … and /admin models: server admins keep spending under control and see which
+models the bot offers (and which are being retired).
 
 ``default_permissions`` only hides the commands by default (admins can change that in Server
 Settings › Integrations), so the cog checks Manage Server in code for every command as well.
@@ -11,8 +12,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.images import ModelRegistry
 from bot.jobs import utcnow
-from bot.messages import period_adjective, plural, quota_report
+from bot.messages import models_report, period_adjective, plural, quota_report
 from bot.store import PERIODS, Store
 
 _PERIOD_CHOICES = [app_commands.Choice(name=p, value=p) for p in PERIODS]
@@ -28,8 +30,9 @@ class AdminCog(commands.Cog):
     )
     quota = app_commands.Group(name="quota", description="Image quotas for this server", parent=admin)
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, models: ModelRegistry) -> None:
         self.store = store
+        self.models = models
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
         if not interaction.permissions.manage_guild:
@@ -129,6 +132,13 @@ class AdminCog(commands.Cog):
         else:
             lines.append("Nobody has used the bot this period yet.")
         await _answer(interaction, "\n".join(lines))
+
+    @admin.command(name="models", description="The image models this bot offers, and any being retired")
+    async def models_command(self, interaction: discord.Interaction) -> None:
+        embed = discord.Embed(
+            description=models_report(self.models, today=utcnow().date()), colour=discord.Colour.blurple()
+        )
+        await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=_NO_PINGS)
 
 
 def _guild(interaction: discord.Interaction) -> int:

@@ -8,12 +8,14 @@ from discord.ext import commands
 
 from bot import choices, intake
 from bot.flow import JobFlow, job_for
+from bot.images import ModelRegistry
 from bot.recipes import Recipe, checked
 
 
 class EditCog(commands.Cog):
-    def __init__(self, flow: JobFlow, *, default_model: str) -> None:
+    def __init__(self, flow: JobFlow, models: ModelRegistry, *, default_model: str) -> None:
         self.flow = flow
+        self.models = models
         self.default_model = default_model
 
     @app_commands.command(name="edit", description="Change an image the way a prompt describes")
@@ -28,6 +30,7 @@ class EditCog(commands.Cog):
         quality="Rendering quality; the choices depend on the model",
         n="How many results (each counts against your quota)",
         fit="For models that need a square image (dall-e-2): crop or pad",
+        complexity="How much detail the model plans: low, medium or high (2.6 models)",
     )
     @app_commands.choices(fit=choices.FIT_CHOICES)
     async def edit(
@@ -42,6 +45,7 @@ class EditCog(commands.Cog):
         quality: str | None = None,
         n: app_commands.Range[int, 1, 10] = 1,
         fit: app_commands.Choice[str] | None = None,
+        complexity: str | None = None,
     ) -> None:
         images = [image] if image2 is None else [image, image2]
         recipe = checked(
@@ -54,20 +58,30 @@ class EditCog(commands.Cog):
                 quality=quality,
                 fit=choices.fit_of(fit),
                 image_count=len(images),
-            )
+                complexity=complexity,
+            ),
+            self.models,
         )
+        spec = self.models.get(recipe.model)
         for attachment in [*images, *([mask] if mask else [])]:
-            intake.check_attachment(attachment, recipe.spec)
-        await self.flow.run(interaction, job_for(interaction, recipe), intake.prepare(recipe, images, mask))
+            intake.check_attachment(attachment, spec)
+        prepare = intake.prepare(recipe, spec, images, mask)
+        await self.flow.run(interaction, job_for(interaction, recipe), prepare)
 
     @edit.autocomplete("model")
     async def _model(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.model_choices(typed, endpoint="edits", default=self.default_model)
+        return choices.model_choices(self.models, typed, endpoint="edits", default=self.default_model)
 
     @edit.autocomplete("size")
     async def _size(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.size_choices(choices.chosen_model(interaction, self.default_model), typed)
+        return choices.size_choices(choices.chosen_model(interaction, self.models, self.default_model), typed)
 
     @edit.autocomplete("quality")
     async def _quality(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.option_choices(interaction, self.default_model, "qualities", typed)
+        return choices.option_choices(interaction, self.models, self.default_model, "qualities", typed)
+
+    @edit.autocomplete("complexity")
+    async def _complexity(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        return choices.option_choices(interaction, self.models, self.default_model, "complexities", typed)

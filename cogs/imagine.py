@@ -1,4 +1,4 @@
-"""/imagine: text to image."""
+"""/imagine: text to image (and, on models that make them, animated GIFs)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from discord.ext import commands
 
 from bot import choices
 from bot.flow import JobFlow, job_for
+from bot.images import ModelRegistry
 from bot.recipes import Inputs, Recipe, checked
 
 
 class ImagineCog(commands.Cog):
-    def __init__(self, flow: JobFlow, *, default_model: str) -> None:
+    def __init__(self, flow: JobFlow, models: ModelRegistry, *, default_model: str) -> None:
         self.flow = flow
+        self.models = models
         self.default_model = default_model
 
     @app_commands.command(name="imagine", description="Make images from a text description")
@@ -26,6 +28,9 @@ class ImagineCog(commands.Cog):
         style="vivid or natural (dall-e-3 only)",
         n="How many images (each counts against your quota)",
         background="transparent, opaque or auto (GPT image models only)",
+        format="File type: png, jpeg, webp, or gif for an animation (gif: 2.6 models)",
+        frames="Frames of an animated GIF, 2 to 16 (with format gif; default 9)",
+        complexity="How much detail the model plans: low, medium or high (2.6 models)",
     )
     async def imagine(
         self,
@@ -37,6 +42,9 @@ class ImagineCog(commands.Cog):
         style: str | None = None,
         n: app_commands.Range[int, 1, 10] = 1,
         background: str | None = None,
+        format: str | None = None,
+        frames: app_commands.Range[int, 2, 16] | None = None,
+        complexity: str | None = None,
     ) -> None:
         recipe = checked(
             Recipe(
@@ -48,28 +56,48 @@ class ImagineCog(commands.Cog):
                 quality=quality,
                 style=style,
                 background=background,
-            )
+                output_format=format,
+                complexity=complexity,
+                frames=frames,
+            ),
+            self.models,
         )
         await self.flow.run(interaction, job_for(interaction, recipe, inputs=Inputs()))
 
+    def _option(
+        self, interaction: discord.Interaction, attribute: str, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        return choices.option_choices(interaction, self.models, self.default_model, attribute, typed)
+
     @imagine.autocomplete("model")
     async def _model(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.model_choices(typed, endpoint="generations", default=self.default_model)
+        return choices.model_choices(self.models, typed, endpoint="generations", default=self.default_model)
 
     @imagine.autocomplete("size")
     async def _size(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.size_choices(choices.chosen_model(interaction, self.default_model), typed)
+        spec = choices.chosen_model(interaction, self.models, self.default_model)
+        return choices.size_choices(spec, typed, gif_frames=choices.gif_frames(interaction, spec))
 
     @imagine.autocomplete("quality")
     async def _quality(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.option_choices(interaction, self.default_model, "qualities", typed)
+        return self._option(interaction, "qualities", typed)
 
     @imagine.autocomplete("style")
     async def _style(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.option_choices(interaction, self.default_model, "styles", typed)
+        return self._option(interaction, "styles", typed)
 
     @imagine.autocomplete("background")
     async def _background(
         self, interaction: discord.Interaction, typed: str
     ) -> list[app_commands.Choice[str]]:
-        return choices.option_choices(interaction, self.default_model, "backgrounds", typed)
+        return self._option(interaction, "backgrounds", typed)
+
+    @imagine.autocomplete("format")
+    async def _format(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return self._option(interaction, "output_formats", typed)
+
+    @imagine.autocomplete("complexity")
+    async def _complexity(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        return self._option(interaction, "complexities", typed)

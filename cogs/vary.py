@@ -60,7 +60,8 @@ class VaryCog(commands.Cog):
 
     @vary.autocomplete("size")
     async def _size(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.size_choices(choices.chosen_model(interaction, self.flow.vary_model), typed)
+        spec = self.flow.models.catalogue.find(self.flow.vary_model)
+        return choices.size_choices(spec, typed)
 
     async def vary_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         images = [a for a in message.attachments if intake.looks_like_image(a)]

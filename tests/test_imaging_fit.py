@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bot.images import get_model
+from bot.images import BUILTIN_MODELS
 from bot.imaging import (
     Fitted,
     Intake,
@@ -24,6 +24,7 @@ from bot.imaging import (
 )
 from tests.test_imaging import BIG, BLUE, GREEN, RED, YELLOW, encoded, near, noise, photo, quadrants
 
+get_model = BUILTIN_MODELS.get_model
 DALLE2 = get_model("dall-e-2")
 GPT2 = get_model("gpt-image-2")
 MB = 1024 * 1024

@@ -10,15 +10,13 @@ from hypothesis import strategies as st
 
 from bot.errors import UserInputError
 from bot.images import (
-    MODELS,
+    BUILTIN_MODELS,
     EmptyPrompt,
     EndpointNotSupported,
+    GifRule,
     OptionNotSupported,
     PromptTooLong,
     UnknownModel,
-    Usage,
-    estimate_cost_usd,
-    get_model,
     max_images,
     request_batches,
     size_allowed,
@@ -27,9 +25,27 @@ from bot.images import (
     validate_generation,
     validate_variation,
 )
-from bot.images.pricing import PerImagePricing, TokenPricing
+from bot.images.pricing import PerImagePricing
 
-GPT = ("gpt-image-1", "gpt-image-1-mini", "gpt-image-1.5", "gpt-image-2")
+MODELS = BUILTIN_MODELS
+get_model = BUILTIN_MODELS.get_model
+OLD_GPT = (
+    "gpt-image-1",
+    "gpt-image-1-mini",
+    "gpt-image-1.5",
+    "gpt-image-1.5-2025-12-16",
+    "chatgpt-image-latest",
+)
+V2 = ("gpt-image-2", "gpt-image-2-2026-04-21")
+V25 = (
+    "gpt-image-2.5-flare",
+    "gpt-image-2.5-flare-2026-09-08",
+    "gpt-image-2.5-sunburst",
+    "gpt-image-2.5-sunburst-2026-09-08",
+)
+V26 = ("gpt-image-2.6-flare", "gpt-image-2.6-sunburst")
+CURRENT = (*V2, *V25, *V26)
+GPT = (*OLD_GPT, *CURRENT)
 GPT_SIZES = ("1024x1024", "1536x1024", "1024x1536", "auto")
 MB = 1024 * 1024
 
@@ -52,6 +68,24 @@ def gpt2_oracle(width: int, height: int) -> bool:
 
 def test_registry_has_exactly_the_reference_models() -> None:
     assert set(MODELS) == {"dall-e-2", "dall-e-3", *GPT}
+    assert list(MODELS)[:2] == list(V26)  # today's models first in autocomplete
+
+
+def test_retired_rows_carry_openais_dates_and_replacements() -> None:
+    dates = {name: spec.retirement.shutdown.isoformat() for name, spec in MODELS.items() if spec.retirement}
+    assert dates == {
+        "dall-e-2": "2026-05-12",
+        "dall-e-3": "2026-05-12",
+        "gpt-image-1": "2026-10-23",
+        "gpt-image-1-mini": "2026-12-01",
+        "gpt-image-1.5": "2026-12-01",
+        "gpt-image-1.5-2025-12-16": "2026-12-01",
+        "chatgpt-image-latest": "2026-12-01",
+    }
+    for spec in MODELS.values():
+        if spec.retirement:
+            assert spec.retirement.replacement in CURRENT
+            assert spec.retirement.scope == "openai"
 
 
 @pytest.mark.parametrize(
@@ -77,7 +111,19 @@ def test_registry_has_exactly_the_reference_models() -> None:
         ),
         *[
             (name, {"generations", "edits"}, GPT_SIZES, ("low", "medium", "high", "auto"), (), 10, 32000)
-            for name in GPT
+            for name in (*OLD_GPT, *V2)
+        ],
+        *[
+            (
+                name,
+                {"generations", "edits"},
+                GPT_SIZES,
+                ("low", "medium", "high", "xhigh", "max", "auto"),
+                (),
+                10,
+                32000,
+            )
+            for name in (*V25, *V26)
         ],
     ],
 )
@@ -97,14 +143,16 @@ def test_capabilities_match_the_reference(
 def test_gpt_image_family_formats_and_inputs(name: str) -> None:
     spec = get_model(name)
     assert spec.accepts_response_format is False
-    assert spec.output_formats == ("png", "jpeg", "webp")
+    assert spec.output_formats == (("png", "jpeg", "webp", "gif") if name in V26 else ("png", "jpeg", "webp"))
+    assert (spec.gif is not None) is (name in V26)
+    assert spec.complexities == (("low", "medium", "high") if name in V26 else ())
     assert spec.backgrounds == ("transparent", "opaque", "auto")
     assert spec.returns_revised_prompt is False
     assert (spec.edit_max_images, spec.edit_max_input_bytes) == (16, 50 * MB)
     assert spec.edit_input_formats == ("png", "jpeg", "webp")
     assert spec.edit_requires_square_png is False
     assert (spec.default_size, spec.default_quality) == ("auto", "auto")
-    assert spec.custom_sizes is (name == "gpt-image-2")
+    assert spec.custom_sizes is (name in CURRENT)
 
 
 def test_dalle_rows() -> None:
@@ -138,9 +186,17 @@ def test_max_images_is_ten_and_dalle3_fans_out() -> None:
     assert request_batches(get_model("dall-e-2"), 0) == ()
 
 
-def test_model_spec_rejects_a_custom_flag_without_a_rule() -> None:
-    with pytest.raises(ValueError, match="custom_sizes"):
-        dataclasses.replace(get_model("gpt-image-1"), custom_sizes=True)
+def test_model_spec_keeps_gif_format_and_rule_together() -> None:
+    with pytest.raises(ValueError, match="gif"):
+        dataclasses.replace(get_model("gpt-image-2"), output_formats=("png", "gif"))
+    with pytest.raises(ValueError, match="gif"):
+        dataclasses.replace(get_model("gpt-image-2"), gif=GifRule())
+
+
+def test_upstream_id_defaults_to_the_name() -> None:
+    spec = get_model("gpt-image-2")
+    assert spec.upstream_id == "gpt-image-2"
+    assert dataclasses.replace(spec, upstream="gw/gpt-image-2").upstream_id == "gw/gpt-image-2"
 
 
 # -- validation --------------------------------------------------------------------------------------
@@ -192,7 +248,7 @@ def test_prompt_checks_come_first() -> None:
         ({"quality": "hd", "style": "vivid", "n": 11}, "quality"),
         ({"style": "vivid", "background": "x", "n": 11}, "style"),
         ({"background": "green", "n": 11}, "background"),
-        ({"output_format": "gif", "n": 11}, "output_format"),
+        ({"output_format": "gif", "n": 11}, "format"),
         ({"n": 11}, "n"),
         ({"n": 0}, "n"),
     ],
@@ -242,7 +298,7 @@ def test_transparent_background_needs_png_or_webp() -> None:
     with pytest.raises(OptionNotSupported) as info:
         validate_generation(spec, prompt="x", n=1, background="transparent", output_format="jpeg")
     assert (info.value.option, info.value.allowed, info.value.reason) == (
-        "output_format",
+        "format",
         ("png", "webp"),
         "background=transparent",
     )
@@ -255,9 +311,9 @@ def test_dalle3_accepts_up_to_ten_images_per_job() -> None:
 
 def test_edit_validation() -> None:
     with pytest.raises(EndpointNotSupported) as info:
-        validate_edit(get_model("dall-e-3"), prompt="x", n=1)
+        validate_edit(get_model("dall-e-3"), prompt="x", n=1, supporting=MODELS.supporting("edits"))
     assert info.value.endpoint == "edits"
-    assert info.value.models_that_can == ("dall-e-2", *GPT)
+    assert set(info.value.models_that_can) == {"dall-e-2", *GPT}
     with pytest.raises(OptionNotSupported) as image_info:
         validate_edit(get_model("dall-e-2"), prompt="x", n=1, image_count=2)
     assert (image_info.value.option, image_info.value.allowed) == ("images", ("1",))
@@ -273,7 +329,7 @@ def test_edit_validation() -> None:
 def test_variation_validation() -> None:
     assert validate_variation(get_model("dall-e-2"), n=4, size="256x256").size == "256x256"
     with pytest.raises(EndpointNotSupported) as info:
-        validate_variation(get_model("gpt-image-2"), n=1)
+        validate_variation(get_model("gpt-image-2"), n=1, supporting=MODELS.supporting("variations"))
     assert info.value.models_that_can == ("dall-e-2",)
     with pytest.raises(OptionNotSupported):
         validate_variation(get_model("dall-e-2"), n=1, size="1792x1024")
@@ -361,15 +417,15 @@ def test_every_suggestion_is_accepted(name: str, typed: str) -> None:
         assert validate_generation(spec, prompt="x", n=1, size=size).size == size
 
 
-# -- cost --------------------------------------------------------------------------------------------
+# -- prices ------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("name", "size", "quality", "price"),
     [
-        ("dall-e-2", "256x256", None, 0.016),
+        ("dall-e-2", "256x256", "standard", 0.016),
         ("dall-e-2", "512x512", "standard", 0.018),
-        ("dall-e-2", None, None, 0.020),
+        ("dall-e-2", "1024x1024", "standard", 0.020),
         ("dall-e-3", "1024x1024", "standard", 0.04),
         ("dall-e-3", "1792x1024", "standard", 0.08),
         ("dall-e-3", "1024x1792", "hd", 0.12),
@@ -393,29 +449,18 @@ def test_every_suggestion_is_accepted(name: str, typed: str) -> None:
         ("gpt-image-1.5", "1536x1024", "high", 0.200),
         ("gpt-image-1", "auto", "low", 0.016),
         ("gpt-image-1", "1024x1024", "auto", 0.167),
-        ("gpt-image-1", None, None, 0.25),
+        ("gpt-image-1", "auto", "auto", 0.25),
     ],
 )
-def test_per_image_prices(name: str, size: str | None, quality: str | None, price: float) -> None:
+def test_per_image_prices(name: str, size: str, quality: str, price: float) -> None:
     spec = get_model(name)
     assert isinstance(spec.pricing, PerImagePricing)
-    assert estimate_cost_usd(spec, size, quality, 1) == pytest.approx(price)
-    assert estimate_cost_usd(spec, size, quality, 3) == pytest.approx(3 * price)
-
-
-def test_token_priced_model_needs_usage() -> None:
-    spec = get_model("gpt-image-2")
-    assert spec.pricing == TokenPricing(input_per_million=5.0, output_per_million=30.0)
-    assert estimate_cost_usd(spec, "1024x1024", "high", 1) is None
-    usage = Usage(input_tokens=1_000, output_tokens=10_000, total_tokens=11_000)
-    assert estimate_cost_usd(spec, "1024x1024", "high", 4, usage) == pytest.approx(0.005 + 0.3)
+    assert spec.pricing.price(quality, size) == pytest.approx(price)
+    cost = spec.pricing.cost(quality, size, 3)
+    assert cost is not None and cost.usd == pytest.approx(3 * price) and cost.exact is False
 
 
 def test_unpriced_combinations_are_none() -> None:
-    assert estimate_cost_usd(get_model("dall-e-3"), "256x256", "standard", 1) is None
-
-
-def test_prices_can_be_overridden_as_data() -> None:
-    spec = dataclasses.replace(get_model("gpt-image-2"), pricing=TokenPricing(1.0, 2.0))
-    usage = Usage(input_tokens=1_000_000, output_tokens=1_000_000, total_tokens=2_000_000)
-    assert estimate_cost_usd(spec, None, None, 1, usage) == pytest.approx(3.0)
+    spec = get_model("dall-e-3")
+    assert isinstance(spec.pricing, PerImagePricing)
+    assert spec.pricing.price("standard", "256x256") is None

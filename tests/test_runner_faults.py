@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from bot.images import APITimeout, ImagesClient
+from bot.images import BUILTIN_MODELS, APITimeout, ImagesClient, ModelRegistry
 from bot.jobs import Delivery, Job, JobRunner
 from bot.recipes import Inputs, Recipe
 from bot.scheduler import Scheduler, ShuttingDown
@@ -25,7 +25,8 @@ GUILD, CHANNEL = 1, 2
 class Pipeline:
     def __init__(self, store: Store, client: ImagesClient, scheduler: Scheduler) -> None:
         self.store, self.client, self.scheduler = store, client, scheduler
-        self.runner = JobRunner(store, client, scheduler=scheduler, user_key=b"k" * 32)
+        models = ModelRegistry(BUILTIN_MODELS, official_backend=False, default_model="gpt-image-2")
+        self.runner = JobRunner(store, client, models=models, scheduler=scheduler, user_key=b"k" * 32)
         self.delivered: list[int] = []
 
     async def deliver(self, delivery: Delivery) -> int:

@@ -57,7 +57,13 @@ def test_values_in_a_dotenv_file_are_read(tmp_path):
 def test_defaults():
     config = load_config(MINIMAL)
     assert config.openai_base_url == "https://api.openai.com/v1"
-    assert config.image_model == config.vary_model == "gpt-image-2"
+    assert config.image_model == config.vary_model == "gpt-image-2.6-flare"
+    assert (config.openai_api_type, config.azure_api_version, config.models_file) == (
+        "openai",
+        "2025-04-01-preview",
+        None,
+    )
+    assert config.official_backend is True
     assert config.database_path == "data/bot.db"
     assert (config.default_quota, config.quota_period, config.openai_max_retries) == (25, "day", 2)
     assert config.message_content_intent is True and config.dev_guild_id is None
@@ -89,8 +95,12 @@ def test_every_variable_is_read():
             "OPENAI_RATE_WINDOW_SECONDS": "30",
             "MAX_JOBS_PER_USER": "3",
             "SHUTDOWN_GRACE_SECONDS": "0",
+            "OPENAI_API_TYPE": "Azure",
+            "AZURE_API_VERSION": "2024-02-01",
         }
     )
+    assert (config.openai_api_type, config.azure_api_version) == ("azure", "2024-02-01")
+    assert config.official_backend is False
     assert (config.openai_timeout, config.openai_images_per_minute, config.openai_max_concurrency) == (
         90,
         120,
@@ -102,6 +112,68 @@ def test_every_variable_is_read():
     assert config.database_path == "/var/lib/bot/bot.db"
     assert (config.default_quota, config.quota_period, config.openai_max_retries) == (0, "month", 5)
     assert config.message_content_intent is False and config.dev_guild_id == 123456789012345678
+
+
+@pytest.mark.parametrize(
+    "model", ["gpt-image-2.6-sunburst", "gpt-image-2.6-flare", "gpt-image-2.5-flare-2026-09-08"]
+)
+def test_todays_models_are_accepted(model):
+    assert load_config(MINIMAL | {"IMAGE_MODEL": model}).image_model == model
+
+
+def test_model_names_are_forgiving_about_case():
+    assert (
+        load_config(MINIMAL | {"IMAGE_MODEL": "GPT-Image-2.6-Sunburst"}).image_model
+        == "gpt-image-2.6-sunburst"
+    )
+
+
+def test_azure_needs_its_resource_url():
+    with pytest.raises(ConfigError) as caught:
+        load_config(MINIMAL | {"OPENAI_API_TYPE": "azure"})
+    assert caught.value.variable == "OPENAI_BASE_URL" and "openai.azure.com" in str(caught.value)
+
+
+def test_a_gateway_is_not_openais_own_api():
+    assert load_config(MINIMAL | {"OPENAI_BASE_URL": "http://litellm:4000/v1"}).official_backend is False
+
+
+def test_a_models_file_adds_rows_that_image_model_can_name(tmp_path):
+    path = tmp_path / "models.toml"
+    path.write_text('[models."house-model"]\nlike = "gpt-image-2"\nupstream = "gw/gpt-image-2"\n')
+    config = load_config(MINIMAL | {"MODELS_FILE": str(path), "IMAGE_MODEL": "house-model"})
+    assert config.image_model == "house-model"
+    assert config.models["house-model"].upstream_id == "gw/gpt-image-2"
+    assert config.models_file == str(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (None, "models.toml"),
+        ('[models."x"\nlike = 1', "models.toml"),
+        ('[models."x"]\nlike = "gpt-image-9"', '"x"'),
+        ('[models."x"]\nlike = "gpt-image-2"\ncolour = "blue"', "colour"),
+    ],
+)
+def test_a_broken_models_file_stops_start_up_in_one_line(tmp_path, content, words):
+    path = tmp_path / "models.toml"
+    if content is not None:
+        path.write_text(content)
+    result = run_bot(tmp_path, DISCORD_TOKEN="token-not-real", OPENAI_API_KEY="k", MODELS_FILE=str(path))
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Configuration error: MODELS_FILE"), result.stderr
+    assert words in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_the_readme_models_table_is_generated_from_the_rows():
+    from bot.images.model_table import BEGIN, END, markdown_table
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    shown = readme[readme.index(BEGIN) + len(BEGIN) : readme.index(END)].strip()
+    assert shown == markdown_table(), "run: python -m bot.images.model_table --write README.md"
 
 
 def test_vary_model_follows_image_model():

@@ -16,7 +16,7 @@ FAILURES = [
     ("invalid_request", {}, images.InvalidRequest, "refused the request", 1),
     ("auth", {}, images.AuthenticationFailed, "OPENAI_API_KEY", 1),
     ("forbidden", {}, images.PermissionDenied, "refused this bot's account", 1),
-    ("model_not_found", {}, images.ModelNotFound, "doesn't offer that model", 1),
+    ("model_not_found", {}, images.ModelRetired, "is no longer available", 1),
     ("insufficient_quota", {}, images.OutOfCredit, "run out of credit", 1),
     ("billing_hard_limit", {}, images.OutOfCredit, "run out of credit", 1),
     ("rate_limit", {"retry_after_ms": 10}, images.RateLimited, "rate limit", 3),

@@ -1,6 +1,10 @@
-"""The Images API layer: model registry, typed client, errors and retry policy. No discord import."""
+"""The Images API layer: model rows, validation, lifecycle, typed client, errors, retry policy and
+prices. No discord import."""
 
+from .builtin_models import BUILTIN_MODELS, DEFAULT_MODEL
+from .catalogue import ENDPOINTS, Endpoint, GifRule, ModelCatalogue, ModelSpec, Retirement
 from .client import ImagesClient
+from .costing import request_cost
 from .datatypes import (
     EditRequest,
     GeneratedImage,
@@ -20,6 +24,7 @@ from .errors import (
     ImagesAPIError,
     InvalidRequest,
     ModelNotFound,
+    ModelRetired,
     OptionNotSupported,
     OutOfCredit,
     PermissionDenied,
@@ -31,38 +36,35 @@ from .errors import (
     error_from_response,
     redact,
 )
-from .models import (
-    DEFAULT_MODEL,
+from .lifecycle import ModelRegistry, ModelState
+from .pricing import Cost, ImagePrice, PerImagePricing, Pricing, TokenPricing
+from .retry import RateLimitInfo, RetryDecision, decide_retry, parse_duration, parse_rate_limit_headers
+from .sizes import CustomSizeRule, normalize_size, parse_wxh
+from .suggest import suggest_sizes
+from .validation import (
     MAX_IMAGES_PER_JOB,
-    MODELS,
     EditOptions,
-    Endpoint,
     GenerationOptions,
-    ModelSpec,
     VariationOptions,
-    estimate_cost_usd,
-    get_model,
+    gif_size_allowed,
     max_images,
-    models_supporting,
     request_batches,
     size_allowed,
-    suggest_sizes,
     validate_edit,
     validate_generation,
     validate_variation,
 )
-from .pricing import ImagePrice, PerImagePricing, Pricing, TokenPricing
-from .retry import RateLimitInfo, RetryDecision, decide_retry, parse_duration, parse_rate_limit_headers
-from .sizes import CustomSizeRule, normalize_size, parse_wxh
 
 __all__ = [
+    "BUILTIN_MODELS",
     "DEFAULT_MODEL",
+    "ENDPOINTS",
     "MAX_IMAGES_PER_JOB",
-    "MODELS",
     "APIConnectionError",
     "APITimeout",
     "AuthenticationFailed",
     "BadResponse",
+    "Cost",
     "CustomSizeRule",
     "EditOptions",
     "EditRequest",
@@ -72,14 +74,19 @@ __all__ = [
     "GenerateRequest",
     "GeneratedImage",
     "GenerationOptions",
+    "GifRule",
     "ImagePrice",
     "ImageResult",
     "ImagesAPIError",
     "ImagesClient",
     "InputImage",
     "InvalidRequest",
+    "ModelCatalogue",
     "ModelNotFound",
+    "ModelRegistry",
+    "ModelRetired",
     "ModelSpec",
+    "ModelState",
     "OptionNotSupported",
     "OutOfCredit",
     "PerImagePricing",
@@ -88,6 +95,7 @@ __all__ = [
     "PromptTooLong",
     "RateLimitInfo",
     "RateLimited",
+    "Retirement",
     "RetryDecision",
     "SafetyRejected",
     "ServerError",
@@ -98,16 +106,15 @@ __all__ = [
     "VariationRequest",
     "decide_retry",
     "error_from_response",
-    "estimate_cost_usd",
-    "get_model",
+    "gif_size_allowed",
     "max_images",
-    "models_supporting",
     "normalize_size",
     "parse_duration",
     "parse_rate_limit_headers",
     "parse_wxh",
     "redact",
     "request_batches",
+    "request_cost",
     "size_allowed",
     "suggest_sizes",
     "validate_edit",

@@ -1,7 +1,9 @@
 """An aiohttp client for the OpenAI Images API (and OpenAI-compatible gateways).
 
 One request = one HTTP call, retried per ``bot.images.retry``. Fan-out (dall-e-3 takes n=1) is the
-job pipeline's business: see ``bot.images.models.request_batches``.
+job pipeline's business: see ``bot.images.validation.request_batches``. The row a request names
+says what is sent: its ``upstream_id`` as the model, only the fields it accepts. ``api_type="azure"``
+builds Azure OpenAI's deployment URLs and ``api-key`` header instead of OpenAI's.
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ import asyncio
 import logging
 import random as _random
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from datetime import date
+from typing import Any, Literal
+from urllib.parse import quote
 
 import aiohttp
 from multidict import CIMultiDict
@@ -18,6 +22,8 @@ from yarl import URL
 
 from ._headers import header
 from ._response import detect_image_format, parse_images_body
+from .builtin_models import BUILTIN_MODELS
+from .catalogue import ModelCatalogue, ModelSpec
 from .datatypes import (
     EditRequest,
     GeneratedImage,
@@ -35,7 +41,6 @@ from .errors import (
     error_from_response,
     redact,
 )
-from .models import ModelSpec, get_model
 from .retry import DEFAULT_MAX_RETRIES, decide_retry, parse_rate_limit_headers
 from .sizes import normalize_size
 
@@ -51,6 +56,7 @@ _CHUNK = 64 * 1024
 _INLINE_PARSE_LIMIT = 256 * 1024
 
 Payload = tuple[str, Any]  # ("json", dict) or ("form", aiohttp.FormData)
+ApiType = Literal["openai", "azure"]
 
 
 class ImagesClient:
@@ -73,11 +79,17 @@ class ImagesClient:
         download_timeout: float = 30.0,
         random: Callable[[], float] = _random.random,
         sleep: Callable[[float], Awaitable[object]] | None = None,
+        catalogue: ModelCatalogue = BUILTIN_MODELS,
+        api_type: ApiType = "openai",
+        azure_api_version: str = "2025-04-01-preview",
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
         self._api_key = api_key
         self._base_url = base_url.rstrip("/")
+        self._catalogue = catalogue
+        self._api_type = api_type
+        self._azure_api_version = azure_api_version
         self._max_retries = max_retries
         self._timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
         self._max_download_bytes = max_download_bytes
@@ -88,7 +100,10 @@ class ImagesClient:
         self._closed = False
 
     def __repr__(self) -> str:
-        return f"ImagesClient(base_url={self._base_url!r}, max_retries={self._max_retries})"
+        return (
+            f"ImagesClient(base_url={self._base_url!r}, api_type={self._api_type!r}, "
+            f"max_retries={self._max_retries})"
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------------
 
@@ -116,20 +131,8 @@ class ImagesClient:
 
     async def generate(self, request: GenerateRequest, *, gate: Gate | None = None) -> ImageResult:
         """Text to image (JSON body)."""
-        spec = get_model(request.model)
-        _check_n(spec, request.n)
-        body: dict[str, Any] = {"model": spec.name, "prompt": request.prompt, "n": request.n}
-        body.update(
-            _optional_fields(
-                spec,
-                size=request.size,
-                quality=request.quality,
-                style=request.style,
-                background=request.background,
-                output_format=request.output_format,
-                user=request.user,
-            )
-        )
+        spec = self._catalogue.get_model(request.model)
+        body = generation_body(spec, request, azure=self._azure)
         return await self._call("generations", spec, lambda: ("json", body), request.n, gate)
 
     async def edit(self, request: EditRequest, *, gate: Gate | None = None) -> ImageResult:
@@ -137,35 +140,54 @@ class ImagesClient:
 
         Multipart: ``image`` for one image, repeated ``image[]`` for several, ``mask``.
         """
-        spec = get_model(request.model)
-        _check_n(spec, request.n)
-        if not request.images:
-            raise ValueError("an edit needs at least one image")
-        fields: dict[str, Any] = {"model": spec.name, "prompt": request.prompt, "n": request.n}
-        fields.update(
-            _optional_fields(
-                spec,
-                size=request.size,
-                quality=request.quality,
-                background=request.background,
-                output_format=request.output_format,
-                user=request.user,
-            )
-        )
-        image_field = "image" if len(request.images) == 1 else "image[]"
-        files = [(image_field, image) for image in request.images]
-        if request.mask is not None:
-            files.append(("mask", request.mask))
+        spec = self._catalogue.get_model(request.model)
+        fields, files = edit_fields(spec, request, azure=self._azure)
         return await self._call("edits", spec, lambda: ("form", _form(fields, files)), request.n, gate)
 
     async def vary(self, request: VariationRequest, *, gate: Gate | None = None) -> ImageResult:
         """Variations of one image (multipart; dall-e-2 only)."""
-        spec = get_model(request.model)
+        spec = self._catalogue.get_model(request.model)
         _check_n(spec, request.n)
-        fields: dict[str, Any] = {"model": spec.name, "n": request.n}
+        fields: dict[str, Any] = _model_field(spec, self._azure) | {"n": request.n}
         fields.update(_optional_fields(spec, size=request.size, user=request.user))
         files = [("image", request.image)]
         return await self._call("variations", spec, lambda: ("form", _form(fields, files)), request.n, gate)
+
+    async def list_models(self) -> dict[str, date | None] | None:
+        """``{model id: shutdown date or None}`` from ``GET /models``; None when the backend has no
+        such endpoint (or it failed: the lifecycle then keeps what it knew). Never raises for that."""
+        if self._azure:
+            return None  # Azure lists deployments elsewhere and in another shape
+        try:
+            async with self._get_session().get(
+                f"{self._base_url}/models", headers=self._headers(), allow_redirects=False
+            ) as response:
+                if response.status != 200:
+                    log.info("images: GET /models answered %s; no lifecycle data", response.status)
+                    return None
+                payload = await response.json(content_type=None)
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
+            log.info("images: GET /models failed (%s); no lifecycle data", self._scrub(type(exc).__name__))
+            return None
+        return parse_model_list(payload)
+
+    @property
+    def _azure(self) -> bool:
+        return self._api_type == "azure"
+
+    def _headers(self) -> dict[str, str]:
+        if self._azure:
+            return {"api-key": self._api_key, "Accept": "application/json"}
+        return {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
+
+    def _url(self, endpoint: str, spec: ModelSpec) -> str:
+        if self._azure:
+            deployment = quote(spec.upstream_id, safe="")
+            return (
+                f"{self._base_url}/openai/deployments/{deployment}/images/{endpoint}"
+                f"?api-version={quote(self._azure_api_version, safe='')}"
+            )
+        return f"{self._base_url}/images/{endpoint}"
 
     # -- the retry loop ----------------------------------------------------------------------------
 
@@ -176,13 +198,14 @@ class ImagesClient:
         and a 429 doesn't sleep here: the limiter holds every request for its Retry-After."""
         retries_done = 0
         attempts = self._max_retries + 1
+        url = self._url(endpoint, spec)
         while True:
             attempt = retries_done + 1
             try:
                 if gate is None:
-                    result = await self._attempt(endpoint, payload())
+                    result = await self._attempt(url, payload())
                 else:
-                    result = await gate(images, lambda: self._attempt(endpoint, payload()))
+                    result = await gate(images, lambda: self._attempt(url, payload()))
             except ImagesAPIError as error:
                 decision = decide_retry(
                     error, retries_done=retries_done, max_retries=self._max_retries, random=self._random
@@ -224,14 +247,14 @@ class ImagesClient:
             )
             return result
 
-    async def _attempt(self, endpoint: str, payload: Payload) -> ImageResult:
+    async def _attempt(self, url: str, payload: Payload) -> ImageResult:
         session = self._get_session()
         kind, body = payload
         kwargs: dict[str, Any] = {"json": body} if kind == "json" else {"data": body}
-        headers = {"Authorization": f"Bearer {self._api_key}", "Accept": "application/json"}
-        url = f"{self._base_url}/images/{endpoint}"
         try:
-            async with session.post(url, headers=headers, allow_redirects=False, **kwargs) as response:
+            async with session.post(
+                url, headers=self._headers(), allow_redirects=False, **kwargs
+            ) as response:
                 status = response.status
                 response_headers = CIMultiDict(response.headers)
                 if 200 <= status < 300:
@@ -283,7 +306,9 @@ class ImagesClient:
             data = item.data if item.data is not None else downloaded[item.url]
             image_format = detect_image_format(data)
             if image_format is None:  # already checked for b64 and downloads; belt and braces
-                raise BadResponse(status=status, message="not a PNG, JPEG or WebP", request_id=request_id)
+                raise BadResponse(
+                    status=status, message="not a PNG, JPEG, WebP or GIF", request_id=request_id
+                )
             images.append(GeneratedImage(data=data, format=image_format, revised_prompt=item.revised_prompt))
         return tuple(images)
 
@@ -320,7 +345,7 @@ class ImagesClient:
             raise bad(self._scrub(type(exc).__name__)) from None
         data = bytes(buffer)
         if detect_image_format(data) is None:
-            raise bad("not a PNG, JPEG or WebP")
+            raise bad("not a PNG, JPEG, WebP or GIF")
         log.debug("images downloaded %d bytes from %s", len(data), parsed.host)
         return data
 
@@ -345,11 +370,62 @@ def _check_n(spec: ModelSpec, n: int) -> None:
     if n > spec.images_per_request:
         raise ValueError(
             f"{spec.name} takes at most n={spec.images_per_request} per request; "
-            "split the job with bot.images.models.request_batches"
+            "split the job with bot.images.validation.request_batches"
         )
 
 
-def _optional_fields(spec: ModelSpec, **values: str | None) -> dict[str, Any]:
+def _model_field(spec: ModelSpec, azure: bool) -> dict[str, Any]:
+    """``model`` = the row's upstream id; on Azure the deployment in the URL selects the model."""
+    return {} if azure else {"model": spec.upstream_id}
+
+
+def generation_body(spec: ModelSpec, request: GenerateRequest, *, azure: bool = False) -> dict[str, Any]:
+    """The JSON body of ``POST /images/generations`` for ``request`` on ``spec`` (pure)."""
+    _check_n(spec, request.n)
+    body: dict[str, Any] = _model_field(spec, azure) | {"prompt": request.prompt, "n": request.n}
+    body.update(
+        _optional_fields(
+            spec,
+            size=request.size,
+            quality=request.quality,
+            style=request.style,
+            background=request.background,
+            output_format=request.output_format,
+            complexity=request.complexity,
+            frame_count=request.frame_count,
+            user=request.user,
+        )
+    )
+    return body
+
+
+def edit_fields(
+    spec: ModelSpec, request: EditRequest, *, azure: bool = False
+) -> tuple[dict[str, Any], list[tuple[str, InputImage]]]:
+    """The multipart text fields and files of ``POST /images/edits`` (pure)."""
+    _check_n(spec, request.n)
+    if not request.images:
+        raise ValueError("an edit needs at least one image")
+    fields: dict[str, Any] = _model_field(spec, azure) | {"prompt": request.prompt, "n": request.n}
+    fields.update(
+        _optional_fields(
+            spec,
+            size=request.size,
+            quality=request.quality,
+            background=request.background,
+            output_format=request.output_format,
+            complexity=request.complexity,
+            user=request.user,
+        )
+    )
+    image_field = "image" if len(request.images) == 1 else "image[]"
+    files = [(image_field, image) for image in request.images]
+    if request.mask is not None:
+        files.append(("mask", request.mask))
+    return fields, files
+
+
+def _optional_fields(spec: ModelSpec, **values: str | int | None) -> dict[str, Any]:
     """The optional fields that are set and that the model accepts, plus ``response_format=b64_json``
     wherever the model accepts ``response_format``."""
     accepted: Mapping[str, bool] = {
@@ -358,6 +434,8 @@ def _optional_fields(spec: ModelSpec, **values: str | None) -> dict[str, Any]:
         "style": bool(spec.styles),
         "background": bool(spec.backgrounds),
         "output_format": bool(spec.output_formats),
+        "complexity": bool(spec.complexities),
+        "frame_count": spec.gif is not None and values.get("output_format") == "gif",
         "user": True,
     }
     fields: dict[str, Any] = {}
@@ -367,10 +445,27 @@ def _optional_fields(spec: ModelSpec, **values: str | None) -> dict[str, Any]:
         if not accepted.get(name, False):
             log.debug("images: dropping %s, which %s does not accept", name, spec.name)
             continue
-        fields[name] = normalize_size(value) if name == "size" else value
+        fields[name] = normalize_size(value) if name == "size" and isinstance(value, str) else value
     if spec.accepts_response_format:
         fields["response_format"] = "b64_json"
     return fields
+
+
+def parse_model_list(payload: Any) -> dict[str, date | None] | None:
+    """``{id: shutdown_date}`` from a list-models body; None when it is not that shape."""
+    data = payload.get("data") if isinstance(payload, Mapping) else None
+    if not isinstance(data, list):
+        return None
+    out: dict[str, date | None] = {}
+    for entry in data:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("id"), str):
+            continue
+        raw = entry.get("shutdown_date")
+        try:
+            out[entry["id"]] = date.fromisoformat(raw[:10]) if isinstance(raw, str) and raw else None
+        except ValueError:
+            out[entry["id"]] = None
+    return out
 
 
 def _form(fields: Mapping[str, Any], files: list[tuple[str, InputImage]]) -> aiohttp.FormData:

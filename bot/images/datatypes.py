@@ -39,6 +39,9 @@ class GenerateRequest:
     style: str | None = None
     background: str | None = None
     output_format: str | None = None
+    complexity: str | None = None
+    #: frames of an animated GIF (sent as ``frame_count`` with ``output_format="gif"``)
+    frame_count: int | None = None
     user: str | None = None
 
 
@@ -55,6 +58,7 @@ class EditRequest:
     quality: str | None = None
     background: str | None = None
     output_format: str | None = None
+    complexity: str | None = None
     user: str | None = None
 
 
@@ -70,7 +74,7 @@ class VariationRequest:
 @dataclass(frozen=True)
 class GeneratedImage:
     data: bytes
-    format: str  # "png" | "jpeg" | "webp", identified from the bytes
+    format: str  # "png" | "jpeg" | "webp" | "gif", identified from the bytes
     revised_prompt: str | None = None
 
     def __repr__(self) -> str:

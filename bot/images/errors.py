@@ -11,6 +11,7 @@ import html
 import json
 import re
 from collections.abc import Iterable, Mapping
+from datetime import date
 from typing import Any
 
 from bot.errors import UpstreamError, UserInputError
@@ -29,6 +30,7 @@ __all__ = [
     "ImagesAPIError",
     "InvalidRequest",
     "ModelNotFound",
+    "ModelRetired",
     "OptionNotSupported",
     "OutOfCredit",
     "PermissionDenied",
@@ -46,6 +48,7 @@ MAX_MESSAGE_CHARS = 500
 SAFETY_CODES: Mapping[str, str] = {
     "content_policy_violation": "dall-e",
     "moderation_blocked": "gpt-image",
+    "contentFilter": "azure",  # Azure OpenAI's safety system
 }
 OUT_OF_CREDIT_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached", "billing_not_active"})
 
@@ -89,7 +92,7 @@ def _clean(text: str | None, secrets: Iterable[str] = ()) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------------
-# User-input errors (raised by bot.images.models validation)
+# User-input errors (raised by bot.images.validation)
 # --------------------------------------------------------------------------------------------------
 
 
@@ -178,6 +181,18 @@ class OptionNotSupported(UserInputError):
         if self.extra:
             parts.append(self.extra)
         return _join_or(parts)
+
+
+class ModelRetired(UserInputError):
+    """The model was shut down (``shutdown`` passed) or the backend said it no longer has it
+    (``shutdown`` None: an upstream 404). ``replacement`` names what to use instead, if anything."""
+
+    def __init__(self, model: str, shutdown: date | None, replacement: str | None) -> None:
+        self.model = model
+        self.shutdown = shutdown
+        self.replacement = replacement
+        when = f"on {shutdown.isoformat()}" if shutdown else "(the backend no longer has it)"
+        super().__init__(f"{model} was retired {when}; replacement: {replacement or 'none'}")
 
 
 class EndpointNotSupported(UserInputError):

@@ -7,7 +7,7 @@ from bot.store.database import SchemaVersionError, StoreClosedError, StoreError
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 from bot.store.periods import PERIODS, Period, period_end, period_start
 from bot.store.quotas import MAX_AMOUNT, MAX_LIMIT, QuotaExceeded, QuotaPolicy, QuotaStatus, Reservation
-from bot.store.store import Store
+from bot.store.store import JobCost, Store
 
 __all__ = [
     "LATEST_VERSION",
@@ -15,6 +15,7 @@ __all__ = [
     "MAX_LIMIT",
     "MIGRATIONS",
     "PERIODS",
+    "JobCost",
     "Migration",
     "Period",
     "QuotaExceeded",

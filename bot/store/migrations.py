@@ -143,9 +143,18 @@ _V3 = """
 ALTER TABLE jobs ADD COLUMN notice_owed INTEGER NOT NULL DEFAULT 0;
 """
 
+_V4 = """
+-- What a job cost upstream, in USD, and whether that is exact (from the backend's token usage) or
+-- estimated (a price table, or token counts guessed when the backend reported none). NULL: unknown.
+-- Recorded when upstream answers, whatever then happens to the delivery: the money is spent.
+ALTER TABLE jobs ADD COLUMN cost_usd REAL CHECK (cost_usd IS NULL OR cost_usd >= 0);
+ALTER TABLE jobs ADD COLUMN cost_exact INTEGER CHECK (cost_exact IS NULL OR cost_exact IN (0, 1));
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "quotas, jobs, secrets, meta", _V1),
     Migration(2, "job inputs", _V2),
     Migration(3, "notices owed for interrupted jobs", _V3),
+    Migration(4, "job cost", _V4),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -24,6 +24,7 @@ import logging
 import os
 import secrets as _secrets
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -51,6 +52,12 @@ from bot.store.quotas import (
 log = logging.getLogger(__name__)
 
 SECRET_BYTES = 32
+
+
+@dataclass(frozen=True)
+class JobCost:
+    usd: float
+    exact: bool
 
 
 class Store:
@@ -393,7 +400,33 @@ class Store:
 
         await self._database.write(run)
 
-    # --- job records (what Redo needs) ---
+    # --- job records (what Redo needs, and what a job cost) ---
+
+    async def record_cost(self, job_id: int, usd: float, *, exact: bool) -> None:
+        """What job ``job_id`` cost upstream (replaces an earlier figure for it)."""
+        check_id("job_id", job_id)
+        if not usd >= 0:  # also refuses NaN
+            raise ValueError(f"cost must be >= 0 (got {usd!r})")
+
+        async def run(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "UPDATE jobs SET cost_usd = ?, cost_exact = ? WHERE id = ?", (usd, int(exact), job_id)
+            )
+
+        await self._database.write(run)
+
+    async def job_cost(self, job_id: int) -> JobCost | None:
+        """The cost recorded for a job; None when there is none (or no such job)."""
+
+        async def run(db: aiosqlite.Connection) -> JobCost | None:
+            rows = list(
+                await db.execute_fetchall("SELECT cost_usd, cost_exact FROM jobs WHERE id = ?", (job_id,))
+            )
+            if not rows or rows[0][0] is None:
+                return None
+            return JobCost(float(rows[0][0]), bool(rows[0][1]))
+
+        return await self._database.read(run)
 
     async def job_details(self, job_id: int) -> tuple[int, dict[str, Any]] | None:
         """The guild and the details a job was reserved with, or None if there is no such job."""
