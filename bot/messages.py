@@ -25,6 +25,7 @@ from bot.images import (
     ModelNotFound,
     ModelRegistry,
     ModelRetired,
+    ModelSpec,
     ModelState,
     OptionNotSupported,
     OutOfCredit,
@@ -230,11 +231,11 @@ _STATE_WORDS = {
 }
 
 
-def model_line(state: ModelState, spec_upstream: str, *, default: str, today: date) -> str:
+def model_line(state: ModelState, spec: ModelSpec, *, default: str, today: date) -> str:
     """One line of ``/admin models``: name, state, dates, replacement."""
     parts = [f"**{state.model}**" + (" (default)" if state.model == default else "")]
-    if spec_upstream != state.model:
-        parts.append(f"sent as `{spec_upstream}`")
+    if spec.upstream_id != state.model:
+        parts.append(f"sent as `{spec.upstream_id}`")
     words = _STATE_WORDS[state.state]
     if state.shutdown is not None:
         days = (state.shutdown - today).days
@@ -242,6 +243,8 @@ def model_line(state: ModelState, spec_upstream: str, *, default: str, today: da
             f", shuts down {state.shutdown.isoformat()}" if days > 0 else f" on {state.shutdown.isoformat()}"
         )
         words += f" (in {plural(days, 'day')})" if days > 0 else ""
+    elif spec.retirement is not None and state.state == "active":
+        words += f" here (OpenAI's own API shut it down on {spec.retirement.shutdown.isoformat()})"
     parts.append(words)
     if state.replacement and state.state != "active":
         parts.append(f"use `{state.replacement}` instead")
@@ -253,7 +256,7 @@ def models_report(models: ModelRegistry, *, today: date) -> str:
     order = {"retired": 0, "gone": 1, "retiring": 2, "active": 3}
     states = sorted(models.states(today=today), key=lambda state: order[state.state])
     lines = [
-        model_line(state, models.get(state.model).upstream_id, default=models.default_model, today=today)
+        model_line(state, models.get(state.model), default=models.default_model, today=today)
         for state in states
     ]
     head = f"**Models** ({len(states)}; default `{models.default_model}`)"

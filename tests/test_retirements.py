@@ -60,6 +60,7 @@ async def test_admin_models_lists_every_model_with_its_state(retired_gpt_image_2
     assert "retired" in lines["gpt-image-2"] and "use `gpt-image-2.6-flare` instead" in lines["gpt-image-2"]
     assert "retiring" in lines["gpt-image-2.5-flare"] and "in 12 days" in lines["gpt-image-2.5-flare"]
     assert lines["gpt-image-2.6-flare"].endswith("active")
+    assert "active here (OpenAI's own API shut it down on 2026-05-12)" in lines["dall-e-3"]  # a gateway
     assert set(lines) >= {"dall-e-2", "dall-e-3", "gpt-image-1", "gpt-image-2.6-sunburst"}
 
 
@@ -120,3 +121,16 @@ async def test_an_unseen_retirement_is_explained_costs_nothing_and_is_not_called
     assert len(image_posts(api)) == 1  # no more doomed calls
     await world.bob.slash(world.channel, "imagine", prompt="a kite", model="gpt-image-2.6-flare")
     assert len(image_posts(api)) == 2
+
+
+async def test_redo_of_a_model_retired_since_is_refused_for_free(world, api, make_bot):
+    await world.alice.slash(world.channel, "imagine", prompt="a kite", model="gpt-image-2")
+    result_message = world.channel.last_message
+    api.shutdown_dates["gpt-image-2"] = TODAY.isoformat()
+    await world.env.restart_bot(make_bot())
+
+    result = await world.alice.click(result_message, label="Redo")
+
+    assert answered_privately(result) and "was retired on" in answer_text(result)
+    assert len(image_posts(api)) == 1
+    assert (await quota_of(world.bot, world.guild, world.alice)).used == 1

@@ -183,3 +183,53 @@ async def test_azures_content_filter_is_a_safety_rejection(azure_env, world, api
     assert "safety system" in answer_text(result)
     assert len(image_posts(api)) == 1  # never retried
     assert (await quota_of(world.bot, world.guild, world.alice)).used == 0
+
+
+# -- what a job cost -----------------------------------------------------------------------------------
+
+
+async def test_an_edits_cost_is_recorded_exactly_with_text_and_image_input_priced_apart(world, api):
+    from tests.helpers import image_bytes
+
+    api.usage_answer = {
+        "input_tokens": 1_300,
+        "output_tokens": 4_000,
+        "total_tokens": 5_300,
+        "input_tokens_details": {"text_tokens": 300, "image_tokens": 1_000},
+    }
+    await world.alice.slash(
+        world.channel, "edit", image=("photo.png", image_bytes(64, 64)), prompt="make it night", model=V26
+    )
+
+    cost = await world.bot.store.job_cost(1)
+    assert cost is not None and cost.exact is True
+    assert cost.usd == pytest.approx((300 * 5 + 1_000 * 8 + 4_000 * 30) / 1_000_000)
+    shown = answer_text_everywhere(world)
+    assert "$" not in shown and "0.12" not in shown  # members don't see it
+
+
+async def test_without_usage_the_cost_is_an_estimate(world, api):
+    api.usage_answer = False
+
+    await world.alice.slash(
+        world.channel, "imagine", prompt="a kite", model=V26, size="1536x1024", quality="low"
+    )
+
+    cost = await world.bot.store.job_cost(1)
+    assert cost is not None and cost.exact is False and cost.usd > 0
+
+
+async def test_a_job_whose_upstream_call_failed_costs_nothing_and_records_no_cost(world, api):
+    api.fail("server_error", times=3)
+
+    await world.alice.slash(world.channel, "imagine", prompt="a kite", model=V26)
+
+    assert await world.bot.store.job_cost(1) is None
+
+
+def answer_text_everywhere(world) -> str:
+    parts = []
+    for message in world.channel.history():
+        parts.append(message.content or "")
+        parts += [str(embed.to_dict()) for embed in message.embeds]
+    return "\n".join(parts)

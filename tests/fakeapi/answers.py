@@ -77,6 +77,10 @@ async def success(fake: FakeImagesAPI, endpoint: str, caps: ModelCaps, parsed: P
             output_format=image_format,
             usage=usage(body, parsed.files, width * height, n, frames),
         )
+        if fake.usage_answer is False:
+            del payload["usage"]
+        elif isinstance(fake.usage_answer, dict):
+            payload["usage"] = fake.usage_answer
     return web.json_response(payload, headers=fake._headers())
 
 

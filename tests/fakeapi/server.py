@@ -85,6 +85,9 @@ class FakeImagesAPI:
         self._arrivals: list[tuple[float, int]] = []
         #: answer with photo-like images (gradient and grain: PNGs of real-world size, ~3 MB at 1536x1024)
         self.photo = False
+        #: the GPT family's ``usage``: None = computed from the request, a dict = sent as it is,
+        #: False = left out (as some gateways do)
+        self.usage_answer: dict | bool | None = None
         self.served_models: set[str] | None = None
         self.url_results = False
         #: answer with incompressible (noise) images, to test what doesn't fit Discord's upload limit
@@ -273,6 +276,7 @@ class FakeImagesAPI:
         self.url_chunked = False
         self.noise = False
         self.photo = False
+        self.usage_answer = None
         self.aliases = {}
         self.shutdown_dates = {}
         self.azure_deployments = {}
