@@ -12,7 +12,6 @@ import io
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,21 +20,9 @@ import pytest
 from PIL import Image
 
 from tests.fakeapi import CATALOG, FakeImagesAPI, check_request
-from tests.test_fakeapi import assert_openai_error, auth, jpeg, png, post_form, post_json
+from tests.test_fakeapi import assert_openai_error, auth, fake, http, jpeg, png, post_form, post_json
 
-
-@pytest.fixture
-def fake(fake_api: FakeImagesAPI) -> Iterator[FakeImagesAPI]:
-    """The session's fake, reset; these tests send invalid requests on purpose."""
-    fake_api.reset()
-    yield fake_api
-    fake_api.reset()
-
-
-@pytest.fixture
-async def http() -> aiohttp.ClientSession:
-    async with aiohttp.ClientSession() as session:
-        yield session
+__all__ = ["fake", "http"]  # the fixtures, shared with tests/test_fakeapi.py
 
 
 S26 = "gpt-image-2.6-sunburst"
