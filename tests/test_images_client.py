@@ -605,3 +605,55 @@ async def test_aclose_is_idempotent_and_final(make_client, fake) -> None:
 
 async def test_aclose_without_use(make_client) -> None:
     await make_client().aclose()
+
+
+# -- the backend's model list (lifecycle) ------------------------------------------------------------
+
+
+async def test_list_models_reads_each_models_shutdown_date(make_client, fake):
+    from datetime import date
+
+    fake.shutdown_dates["gpt-image-2"] = "2027-03-01"
+    fake.aliases["house"] = "gpt-image-2"
+    listed = await make_client().list_models()
+    assert listed is not None
+    assert listed["gpt-image-2"] == date(2027, 3, 1)
+    assert listed["gpt-image-2.6-flare"] is None and "house" in listed
+    (request,) = fake.model_list_requests
+    assert request.path == "/v1/models" and request.method == "GET"
+
+
+@pytest.mark.parametrize("mode", ["missing", "error"])
+async def test_a_backend_without_a_working_model_list_gives_none(make_client, fake, mode):
+    fake.models_endpoint = mode
+    assert await make_client().list_models() is None
+
+
+async def test_a_wrong_key_gives_no_model_list_and_no_secret_in_the_log(make_client, fake, caplog):
+    caplog.set_level("INFO")
+    assert await make_client(api_key="sk-wrong-key-123456").list_models() is None
+    assert "sk-wrong-key-123456" not in caplog.text
+
+
+async def test_azure_has_no_openai_model_list(make_client, fake):
+    client = make_client(api_type="azure", base_url=fake.azure_base_url)
+    assert await client.list_models() is None
+    assert fake.model_list_requests == []
+
+
+def test_the_model_list_parser_tolerates_odd_entries():
+    from datetime import date
+
+    from bot.images.client import parse_model_list
+
+    payload = {
+        "data": [
+            {"id": "a", "shutdown_date": "2027-01-02"},
+            {"id": "b", "shutdown_date": "not a date"},
+            {"id": "c"},
+            {"no": "id"},
+            "junk",
+        ]
+    }
+    assert parse_model_list(payload) == {"a": date(2027, 1, 2), "b": None, "c": None}
+    assert parse_model_list({"object": "list"}) is None and parse_model_list([1]) is None

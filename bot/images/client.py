@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 _MAX_ERROR_BODY = 1024 * 1024
 _CHUNK = 64 * 1024
 _INLINE_PARSE_LIMIT = 256 * 1024
+_LIST_MODELS_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=5)
 
 Payload = tuple[str, Any]  # ("json", dict) or ("form", aiohttp.FormData)
 ApiType = Literal["openai", "azure"]
@@ -160,7 +161,10 @@ class ImagesClient:
             return None  # Azure lists deployments elsewhere and in another shape
         try:
             async with self._get_session().get(
-                f"{self._base_url}/models", headers=self._headers(), allow_redirects=False
+                f"{self._base_url}/models",
+                headers=self._headers(),
+                allow_redirects=False,
+                timeout=_LIST_MODELS_TIMEOUT,  # start-up must not wait on a slow backend
             ) as response:
                 if response.status != 200:
                     log.info("images: GET /models answered %s; no lifecycle data", response.status)
