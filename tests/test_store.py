@@ -777,3 +777,21 @@ async def test_job_details_and_inputs_are_kept_for_redo(db_path):
     assert await store.job_details(reservation.id + 1) is None
     assert await store.load_inputs(reservation.id + 1) == []
     await store.close()
+
+
+async def test_a_jobs_cost_is_kept_whatever_happens_to_its_quota(store):
+    from bot.store import JobCost
+
+    kept = await store.reserve(GUILD, ALICE, 2, now=NOW, kind="imagine")
+    refunded = await store.reserve(GUILD, BOB, 1, now=NOW, kind="imagine")
+    assert await store.job_cost(kept.id) is None
+    await store.record_cost(kept.id, 0.125, exact=True)
+    await store.record_cost(refunded.id, 0.04, exact=False)
+    await store.settle(kept.id, 2, now=NOW)
+    await store.refund(refunded.id, now=NOW)  # a delivery that failed: the money was still spent
+    assert await store.job_cost(kept.id) == JobCost(0.125, True)
+    assert await store.job_cost(refunded.id) == JobCost(0.04, False)
+    assert await store.job_cost(999_999) is None
+    for bad in (-0.01, float("nan")):
+        with pytest.raises(ValueError):
+            await store.record_cost(kept.id, bad, exact=True)
