@@ -35,7 +35,13 @@ PositionCallback = Callable[[int], Awaitable[None]]
 """Told the request's place in the queue (1 = next) while it waits, and 0 when its turn comes."""
 
 PAUSE_WITHOUT_RETRY_AFTER = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # consecutive 429s with no Retry-After
-REPORT_INTERVAL = 1.0  # seconds between two place updates of one job
+REPORT_INTERVAL = 1.0  # seconds at least between two place updates of one job
+#: place updates after the first place shown: once when the place has at least halved, once when it
+#: grew (a member served less recently went ahead). A job that only moves up — every job of a burst
+#: of members — costs at most 5 Discord calls whatever the queue's length: the acknowledgement, the
+#: first place, one update, the turn and the result (its webhook shares one rate-limit bucket).
+HALVINGS_SHOWN = 1
+GROWTHS_SHOWN = 1
 MAX_PAUSE = 120.0  # the longest everyone is held after one 429 before a request probes again
 
 
@@ -75,7 +81,11 @@ class Ticket:
     _waiting: set[_Waiter] = field(default_factory=set, repr=False)
     _target: int = field(default=0, repr=False)  # the place to show (0: not waiting)
     _reported: int | None = field(default=None, repr=False)  # the place last shown
+    _reported_at: float | None = field(default=None, repr=False)  # loop time it was shown
+    _halvings_left: int = field(default=HALVINGS_SHOWN, repr=False)
+    _growths_left: int = field(default=GROWTHS_SHOWN, repr=False)
     _reporting: asyncio.Task[None] | None = field(default=None, repr=False)
+    _spacing: asyncio.Task[None] | None = field(default=None, repr=False)  # the pause between updates
 
     async def gate(self, images: int, attempt: Callable[[], Awaitable[T]]) -> T:
         """Wait for a fair turn and capacity, then run one upstream request as a task."""
@@ -105,22 +115,44 @@ class Ticket:
     def _show(self, place: int) -> None:
         """Ask for ``place`` to be shown: one report task per job, coalescing quick changes."""
         self._target = place
-        if self.on_position is None or (place == 0 and self._reported is None):
+        if self.on_position is None or not self._worth_showing(place):
             return
+        if place == 0 and self._spacing is not None:
+            self._spacing.cancel()  # the turn is shown at once
         if self._reporting is None or self._reporting.done():
             self._reporting = asyncio.ensure_future(self._report_changes())
 
+    def _worth_showing(self, place: int) -> bool:
+        """The first place, the turn, and between them a place halved or grown (once each)."""
+        if place == self._reported:
+            return False
+        if self._reported is None:
+            return place != 0  # a job that never waited shows no queue at all
+        if place == 0:
+            return True
+        if place > self._reported:
+            return self._growths_left > 0
+        return self._halvings_left > 0 and place <= self._reported // 2
+
     async def _report_changes(self) -> None:
         loop = asyncio.get_running_loop()
-        last = None
-        while self._target != self._reported and not (self._target == 0 and self._reported is None):
-            if last is not None and self._target != 0:  # at most about one update a second
-                await asyncio.sleep(max(0.0, last + REPORT_INTERVAL - loop.time()))
+        while self._worth_showing(self._target):
+            if self._reported_at is not None and self._target != 0:  # at most one update a second
+                pause = max(0.0, self._reported_at + REPORT_INTERVAL - loop.time())
+                self._spacing = asyncio.ensure_future(asyncio.sleep(pause))
+                await asyncio.wait({self._spacing})  # cancelled when the turn comes
+                self._spacing = None
+                if not self._worth_showing(self._target):
+                    return
             show = self.on_position
             if show is None:  # the job ended meanwhile: its message shows the outcome now
                 return
-            place, last = self._target, loop.time()
-            self._reported = place
+            place = self._target
+            if self._reported is not None and place > self._reported:
+                self._growths_left -= 1
+            elif self._reported is not None and place != 0:
+                self._halvings_left -= 1
+            self._reported, self._reported_at = place, loop.time()
             try:
                 await show(place)
             except Exception:

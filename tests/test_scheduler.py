@@ -110,7 +110,9 @@ async def test_waiting_requests_are_told_their_place_and_when_they_start():
     )
 
     assert seen["b"] == [1, 0]
-    assert seen["c"] == [2, 1, 0]
+    # c moved from 2 to 1 within a second of being shown 2: the update waits, and the turn (which
+    # came meanwhile) is shown at once instead
+    assert seen["c"] == [2, 0]
 
 
 async def test_an_owner_can_withdraw_a_waiting_job_and_the_next_moves_up():
@@ -166,3 +168,30 @@ async def test_a_very_long_retry_after_holds_the_queue_for_two_minutes_at_most()
     limiter = Scheduler(images_per_minute=10, max_concurrency=1, max_jobs_per_user=1, clock=lambda: now[0])
     limiter.pause(3600)
     assert limiter._delay(1) == 120.0
+
+
+async def test_a_long_queue_costs_each_job_a_bounded_number_of_place_updates(monkeypatch):
+    import bot.scheduler
+
+    monkeypatch.setattr(bot.scheduler, "REPORT_INTERVAL", 0.0)  # the bound must not rely on spacing
+    limiter, upstream = scheduler(max_concurrency=1), Upstream(latency=0.005)
+    shown: dict[int, list[int]] = {}
+
+    def report(name: int):
+        async def on_position(position: int) -> None:
+            shown.setdefault(name, []).append(position)
+
+        return on_position
+
+    tickets = [limiter.admit(n) for n in range(40)]
+    for n, ticket in enumerate(tickets):
+        ticket.on_position = report(n)
+    await asyncio.gather(*(t.gate(1, upstream.request(str(n))) for n, t in enumerate(tickets)))
+    for ticket in tickets:
+        await ticket.reports_done()
+
+    # each job: its first place, at most one update (when the place at least halved), its turn
+    assert max(len(places) for places in shown.values()) <= 3
+    assert all(places[-1] == 0 for places in shown.values())
+    assert all(places[1] <= places[0] // 2 for places in shown.values() if len(places) == 3)
+    assert sum(len(places) for places in shown.values()) <= 3 * len(tickets)
