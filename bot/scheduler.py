@@ -8,8 +8,11 @@
 - Fairness: waiting requests are served round-robin between users (whoever was served longest
   ago goes first; each user's own requests in order), so one user's batch can't starve others.
   Each user may have at most ``max_jobs_per_user`` jobs queued or running.
-- Every wait is on tasks (requests in flight, the turns of those ahead) or a timer, never a bare
-  future: that keeps waiting observable (a cancelled turn wakes those behind it) and lets
+- Only the head of the fair queue waits for capacity: one dispatcher task, alive while requests
+  wait, waits on the requests in flight or on the timer until the window frees, and hands out
+  turns; each waiting request sleeps until its turn is handed to it (its sleep is cancelled), so an
+  event costs O(log n) queue work and wakes one request, whatever the queue's length.
+- Every wait is on tasks or a timer, never a bare future: that keeps waiting observable and lets
   SimCord's settling tell a parked queue from a stuck one.
 
 Nothing here imports discord.
@@ -26,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from bot.errors import BotError, UserInputError
+from bot.fair_queue import FairQueue
 from bot.images import RateLimited, RateLimitInfo
 
 log = logging.getLogger(__name__)
@@ -43,6 +47,7 @@ REPORT_INTERVAL = 1.0  # seconds at least between two place updates of one job
 HALVINGS_SHOWN = 1
 GROWTHS_SHOWN = 1
 MAX_PAUSE = 120.0  # the longest everyone is held after one 429 before a request probes again
+_UNTIL_WOKEN = 10.0**9  # a sleep that ends only when it is cancelled (a turn handed out, a change)
 
 
 class TooManyJobs(UserInputError):
@@ -68,6 +73,15 @@ class _Waiter:
     task: asyncio.Task[None] | None = None  # waiting for the turn
     request: asyncio.Task[object] | None = None  # the request, started the moment the turn is taken
     reason: BotError | None = None  # why the turn was withdrawn (owner cancelled, shutdown)
+    alarm: asyncio.Task[None] | None = None  # the sleep a waiting request is woken from
+
+    @property
+    def user(self) -> object:
+        return self.ticket.user
+
+    def wake(self) -> None:
+        if self.alarm is not None:
+            self.alarm.cancel()
 
 
 @dataclass(eq=False)
@@ -98,6 +112,7 @@ class Ticket:
             if waiter.task is not None and not waiter.task.done():
                 waiter.reason = reason
                 waiter.task.cancel()
+                waiter.wake()
                 withdrawn = True
         return withdrawn
 
@@ -181,12 +196,13 @@ class Scheduler:
         self.margin = min(0.5, window / 120) if margin is None else margin
         self._clock = clock or (lambda: asyncio.get_running_loop().time())
         self._sent: deque[tuple[float, int]] = deque()  # (when sent, images) within the window
+        self._sent_images = 0  # the sum of _sent's counts, kept as it changes
         self._in_flight: set[asyncio.Task[object]] = set()
-        self._waiters: list[_Waiter] = []
+        self._queue: FairQueue[_Waiter] = FairQueue()
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._doorbell: asyncio.Task[None] | None = None  # cancelled to make the dispatcher look again
         self._active: dict[object, int] = {}  # jobs queued or running, per user
-        self._last_served: dict[object, int] = {}
         self._serial = itertools.count()  # arrival order of requests
-        self._turns = itertools.count()  # order in which users were served
         self._paused_until = 0.0
         self._pauses_in_a_row = 0
         self._stopping: BotError | None = None
@@ -212,7 +228,7 @@ class Scheduler:
     def stop(self, reason: BotError) -> None:
         """Take no new jobs; every request still waiting for its turn fails with ``reason``."""
         self._stopping = reason
-        for waiter in list(self._waiters):
+        for waiter in self._queue.order():
             waiter.ticket.cancel(reason)
 
     # --- what upstream said ---
@@ -230,6 +246,7 @@ class Scheduler:
         self._pauses_in_a_row += 1
         self._paused_until = max(self._paused_until, self._clock() + seconds)
         log.warning("upstream rate limit: holding every request for %.1fs", seconds)
+        self._ring()
 
     def observe(self, info: RateLimitInfo | None) -> None:
         """Learn from a successful response's ``x-ratelimit-*`` headers.
@@ -249,9 +266,10 @@ class Scheduler:
     async def _run(self, ticket: Ticket, images: int, attempt: Callable[[], Awaitable[T]]) -> T:
         images = max(1, min(images, self.images_per_minute))
         waiter = _Waiter(ticket, images, next(self._serial), attempt)
-        self._waiters.append(waiter)
+        self._queue.push(waiter)
         ticket._waiting.add(waiter)
         waiter.task = asyncio.ensure_future(self._wait_turn(waiter))
+        self._dispatch_soon()
         self._publish()
         try:
             await waiter.task
@@ -261,9 +279,9 @@ class Scheduler:
             raise
         finally:
             ticket._waiting.discard(waiter)
-            if waiter in self._waiters:
-                self._waiters.remove(waiter)
-            self._publish()
+            if waiter.request is None and self._queue.remove(waiter):
+                self._dispatch_soon()  # it may have been the head
+                self._publish()
         assert waiter.request is not None
         try:
             result = await waiter.request
@@ -275,25 +293,36 @@ class Scheduler:
         return result  # type: ignore[return-value]
 
     async def _wait_turn(self, waiter: _Waiter) -> None:
-        while True:
-            order = self._order()
-            position = order.index(waiter) + 1
-            delay = self._delay(waiter.images)
-            if position == 1 and delay == 0:
-                self._take(waiter)
-                return
-            # Wake when the request just ahead takes its turn or leaves (nobody may pass it, so that
-            # is the only turn that matters), when a request in flight ends, or when time frees
-            # capacity. One task ahead, not all of them: the waits form a chain, never a diamond.
-            ahead = order[position - 2].task if position > 1 else None
-            tasks = {t for t in self._in_flight if not t.done()}
-            if ahead is not None and not ahead.done():
-                tasks.add(ahead)
-            timeout = delay if delay else None
-            if tasks:
-                await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-            else:
-                await asyncio.sleep(timeout or 0)
+        """Sleep until the dispatcher hands this request its turn (it cancels the sleep)."""
+        try:
+            while waiter.request is None:
+                waiter.alarm = asyncio.ensure_future(asyncio.sleep(_UNTIL_WOKEN))
+                await asyncio.wait({waiter.alarm})
+        finally:
+            waiter.wake()
+
+    def _dispatch_soon(self) -> None:
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.ensure_future(self._dispatch())
+        else:
+            self._ring()
+
+    def _ring(self) -> None:
+        if self._doorbell is not None:
+            self._doorbell.cancel()
+
+    async def _dispatch(self) -> None:
+        """Hand out turns while requests wait: the head's, whenever capacity allows it."""
+        while (head := self._queue.peek()) is not None:
+            delay = self._delay(head.images)
+            if delay == 0:
+                self._take(head)
+                continue
+            self._doorbell = asyncio.ensure_future(asyncio.sleep(_UNTIL_WOKEN))
+            tasks = {t for t in self._in_flight if not t.done()} | {self._doorbell}
+            await asyncio.wait(tasks, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            self._doorbell.cancel()
+            self._doorbell = None
 
     def _publish(self, taken: Ticket | None = None) -> None:
         """Tell every waiting job its best place, and the job whose turn just came that it came.
@@ -302,21 +331,12 @@ class Scheduler:
         path explains what happened.
         """
         best: dict[Ticket, int] = {}
-        for place, waiter in enumerate(self._order(), start=1):
+        for place, waiter in enumerate(self._queue.order(), start=1):
             best.setdefault(waiter.ticket, place)
         for ticket, place in best.items():
             ticket._show(place)
         if taken is not None and taken not in best:
             taken._show(0)
-
-    def _order(self) -> list[_Waiter]:
-        """Waiters in serving order: round-robin over users, least recently served first."""
-        by_user: dict[object, list[_Waiter]] = {}
-        for waiter in sorted(self._waiters, key=lambda w: w.seq):
-            by_user.setdefault(waiter.ticket.user, []).append(waiter)
-        users = sorted(by_user, key=lambda u: (self._last_served.get(u, -1), by_user[u][0].seq))
-        queues = [by_user[u] for u in users]
-        return [q[i] for i in range(max((len(q) for q in queues), default=0)) for q in queues if i < len(q)]
 
     def _delay(self, images: int) -> float | None:
         """0 if a request of ``images`` may go now; seconds until it may; None while all slots are busy."""
@@ -339,17 +359,18 @@ class Scheduler:
         """Images sent within the window (and its margin) up to now."""
         now, keep = self._clock(), self.window + self.margin
         while self._sent and self._sent[0][0] + keep <= now:
-            self._sent.popleft()
-        return sum(count for _, count in self._sent)
+            self._sent_images -= self._sent.popleft()[1]
+        return self._sent_images
 
     def _take(self, waiter: _Waiter) -> None:
-        """Give ``waiter`` its turn: count its images and start its request, in one step."""
-        self._waiters.remove(waiter)
+        """Give the head its turn: count its images and start its request, in one step."""
+        self._queue.pop()
         self._sent.append((self._clock(), waiter.images))
-        self._last_served[waiter.ticket.user] = next(self._turns)
+        self._sent_images += waiter.images
         waiter.request = asyncio.ensure_future(waiter.attempt())
         self._in_flight.add(waiter.request)
         waiter.request.add_done_callback(self._in_flight.discard)
+        waiter.wake()
         self._publish(taken=waiter.ticket)
 
 
