@@ -18,7 +18,7 @@ from bot.images import ImagesClient, ModelRegistry
 from bot.jobs import JobRunner, utcnow
 from bot.messages import NOTHING_CHARGED, lifecycle_log_lines
 from bot.replies import report_error
-from bot.scheduler import Scheduler
+from bot.scheduling import Scheduler
 from bot.store import QuotaPolicy, Store
 from bot.views import DYNAMIC_ITEMS
 from cogs.admin import AdminCog

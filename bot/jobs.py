@@ -37,7 +37,7 @@ from bot.images import (
 )
 from bot.images.pricing import add_costs
 from bot.recipes import Inputs, Recipe, UpstreamRequest, to_request
-from bot.scheduler import JobCancelled, PositionCallback, Scheduler, ShuttingDown, Ticket
+from bot.scheduling import JobCancelled, PositionCallback, Scheduler, ShuttingDown, Ticket
 from bot.store import QuotaStatus, Reservation, Store
 
 log = logging.getLogger(__name__)

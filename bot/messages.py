@@ -38,7 +38,7 @@ from bot.images import (
 )
 from bot.imaging import CorruptImage, FileTooLarge, InvalidMask, TooManyPixels, UnsupportedImageType
 from bot.jobs import JobGone
-from bot.scheduler import JobCancelled, ShuttingDown, TooManyJobs
+from bot.scheduling import JobCancelled, ShuttingDown, TooManyJobs
 from bot.store import QuotaExceeded, QuotaStatus
 
 NOTHING_CHARGED = "Nothing was charged."

@@ -16,7 +16,7 @@ import pytest_asyncio
 from bot.images import BUILTIN_MODELS, APITimeout, ImagesClient, ModelRegistry
 from bot.jobs import Delivery, Job, JobRunner
 from bot.recipes import Inputs, Recipe
-from bot.scheduler import Scheduler, ShuttingDown
+from bot.scheduling import Scheduler, ShuttingDown
 from bot.store import QuotaPolicy, Store
 
 GUILD, CHANNEL = 1, 2

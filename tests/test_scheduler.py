@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from bot.images import RateLimited
-from bot.scheduler import JobCancelled, Scheduler, ShuttingDown, TooManyJobs
+from bot.scheduling import JobCancelled, Scheduler, ShuttingDown, TooManyJobs
 
 
 def scheduler(**overrides) -> Scheduler:
@@ -167,13 +167,13 @@ async def test_a_very_long_retry_after_holds_the_queue_for_two_minutes_at_most()
     now = [0.0]
     limiter = Scheduler(images_per_minute=10, max_concurrency=1, max_jobs_per_user=1, clock=lambda: now[0])
     limiter.pause(3600)
-    assert limiter._delay(1) == 120.0
+    assert limiter.rate.delay(1) == 120.0
 
 
 async def test_a_long_queue_costs_each_job_a_bounded_number_of_place_updates(monkeypatch):
-    import bot.scheduler
+    import bot.scheduling.progress
 
-    monkeypatch.setattr(bot.scheduler, "REPORT_INTERVAL", 0.0)  # the bound must not rely on spacing
+    monkeypatch.setattr(bot.scheduling.progress, "REPORT_INTERVAL", 0.0)  # the bound must not rely on spacing
     limiter, upstream = scheduler(max_concurrency=1), Upstream(latency=0.005)
     shown: dict[int, list[int]] = {}
 

@@ -1,0 +1,14 @@
+"""The shared upstream limiter and fair queue, one job per module (no discord import):
+
+- ``admission``: per-member cap on jobs queued or running, and refusing new jobs while stopping;
+- ``fair_queue``: round-robin order between members, O(log n) per change;
+- ``rate_window``: the account's images per rolling window, and pauses after a 429;
+- ``progress``: showing a waiting job its place at a bounded cost in Discord edits;
+- ``scheduler``: the dispatcher that hands the head of the queue its turn when capacity allows.
+"""
+
+from .errors import JobCancelled, ShuttingDown, TooManyJobs
+from .progress import PositionCallback
+from .scheduler import Scheduler, Ticket
+
+__all__ = ["JobCancelled", "PositionCallback", "Scheduler", "ShuttingDown", "Ticket", "TooManyJobs"]
