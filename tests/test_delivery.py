@@ -43,6 +43,15 @@ def upload_limit(monkeypatch):
     return apply
 
 
+#: The slash command's settle includes re-encoding four 1024x1024 noise PNGs for the limit: native
+#: work in asyncio.to_thread, which SimCord counts as busy (~1 s here, several times that with every
+#: core busy). Under SimCord's default settle_timeout (5 s) the outcome depended on the machine's
+#: load; 14 s leaves room for any load, yet stays under the 15 s keep-alive timer of the bot's aiohttp
+#: connection to the fake, which a longer settle would wait out in real time (30 s for this test).
+SLOW_NATIVE_WORK = pytest.mark.simcord(settle_timeout=14)
+
+
+@SLOW_NATIVE_WORK
 async def test_a_result_too_large_for_the_limit_is_delivered_in_full(world, api, upload_limit):
     refused = upload_limit(400 * 1024)
     api.noise = True  # incompressible images: each PNG is far over the limit

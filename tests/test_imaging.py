@@ -1,7 +1,9 @@
 """bot.imaging: identifying uploads, decoding them safely, and re-encoding results for delivery.
 
 Every fixture is generated here with Pillow (or written byte by byte where Pillow cannot make it).
-Fitting and masks are in test_imaging_fit.py and test_imaging_masks.py.
+Fitting and masks are in test_imaging_fit.py and test_imaging_masks.py; how encode_to_fit picks a
+still's quality and scale (encodes counted) in test_imaging_encode.py, animated GIFs in
+test_imaging_gif.py.
 """
 
 from __future__ import annotations
