@@ -657,3 +657,157 @@ def test_the_model_list_parser_tolerates_odd_entries():
     }
     assert parse_model_list(payload) == {"a": date(2027, 1, 2), "b": None, "c": None}
     assert parse_model_list({"object": "list"}) is None and parse_model_list([1]) is None
+
+
+# -- reading and parsing big bodies (memory) ---------------------------------------------------------
+
+
+class ParseSpy:
+    """Wraps parse_images_body: counts parses running at once. The first one waits (up to
+    ``wait`` seconds) for a second to start, so that one would overlap it if it could."""
+
+    def __init__(self, real, wait: float = 0.5) -> None:
+        self.real = real
+        self.wait = wait
+        self.lock = threading.Lock()
+        self.calls = 0
+        self.running = 0
+        self.most = 0
+        self.entered = threading.Event()
+        self.overlapped = threading.Event()
+
+    def __call__(self, *args, **kwargs):
+        with self.lock:
+            self.calls += 1
+            first = self.calls == 1
+            self.running += 1
+            self.most = max(self.most, self.running)
+            if self.running > 1:
+                self.overlapped.set()
+        self.entered.set()
+        try:
+            if first:
+                self.overlapped.wait(self.wait)
+            return self.real(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+@pytest.fixture
+def parse_spy(monkeypatch) -> ParseSpy:
+    spy = ParseSpy(client_module.parse_images_body)
+    monkeypatch.setattr(client_module, "parse_images_body", spy)
+    monkeypatch.setattr(client_module, "_INLINE_PARSE_LIMIT", 0)
+    monkeypatch.setattr(client_module, "_SERIAL_PARSE_LIMIT", 0)  # every body counts as large
+    return spy
+
+
+async def test_large_bodies_are_parsed_one_at_a_time_per_client(client, fake, parse_spy) -> None:
+    results = await asyncio.gather(
+        *(client.generate(GenerateRequest(model="gpt-image-1", prompt=f"p{i}", n=2)) for i in range(3))
+    )
+    assert [len(result.images) for result in results] == [2, 2, 2]
+    assert parse_spy.calls == 3
+    assert parse_spy.most == 1
+
+
+async def test_a_cancelled_calls_parse_keeps_the_turn_until_its_thread_ends(client, fake, parse_spy) -> None:
+    first = asyncio.create_task(client.generate(GenerateRequest(model="gpt-image-1", prompt="a")))
+    while not parse_spy.entered.is_set():
+        await asyncio.sleep(0.005)
+    first.cancel()
+    second = asyncio.create_task(client.generate(GenerateRequest(model="gpt-image-1", prompt="b")))
+    outcomes = await asyncio.gather(first, second, return_exceptions=True)
+    assert isinstance(outcomes[0], asyncio.CancelledError)
+    assert len(outcomes[1].images) == 1
+    assert parse_spy.calls == 2
+    assert parse_spy.most == 1  # the second parse didn't start while the cancelled one's ran
+
+
+class _Body(bytearray):
+    """A body that can be watched with a weak reference (a plain bytearray can't)."""
+
+
+async def test_the_body_is_let_go_once_its_images_are_decoded(client, fake, monkeypatch) -> None:
+    import gc
+    import weakref
+
+    fake.url_results = True
+    bodies: list[weakref.ref] = []
+    alive_at_download: list[bool] = []
+    real_read, real_download = client_module._read_body, client._download
+
+    async def read(response):
+        body = _Body(await real_read(response))
+        bodies.append(weakref.ref(body))
+        return body
+
+    async def download(url, **kwargs):
+        gc.collect()
+        alive_at_download.append(bodies[-1]() is not None)
+        return await real_download(url, **kwargs)
+
+    monkeypatch.setattr(client_module, "_read_body", read)
+    monkeypatch.setattr(client, "_download", download)
+    result = await client.generate(GenerateRequest(model="gpt-image-1.5", prompt="x", n=2))
+    assert len(result.images) == 2
+    assert alive_at_download == [False, False]
+
+
+class _Content:
+    def __init__(self, chunks: list[bytes]) -> None:
+        self.chunks = chunks
+
+    async def iter_any(self):
+        for chunk in self.chunks:
+            yield chunk
+
+
+class _Response:
+    def __init__(self, chunks: list[bytes], content_length: int | None) -> None:
+        self.content = _Content(chunks)
+        self.content_length = content_length
+
+
+@pytest.mark.parametrize(
+    "content_length",
+    [None, 10, 6, 14, 10**12],
+    ids=["no length", "exact", "longer (compressed)", "shorter", "implausible"],
+)
+async def test_a_body_is_read_into_one_buffer(content_length) -> None:
+    chunks = [b"abc", b"", b"defg", b"hij"]
+    body = await client_module._read_body(_Response(chunks, content_length))
+    assert isinstance(body, bytearray)
+    assert body == b"abcdefghij"
+
+
+async def test_a_gzip_compressed_success_body_is_read_whole() -> None:
+    from aiohttp import ClientSession, web
+    from aiohttp.test_utils import TestServer
+
+    images = [png(40 + i, 30) for i in range(4)]
+    payload = json.dumps(
+        {"created": 1, "data": [{"b64_json": base64.b64encode(image).decode()} for image in images]}
+    ).encode()
+
+    async def answer(request: web.Request) -> web.Response:
+        response = web.Response(body=payload, content_type="application/json")
+        response.enable_compression(web.ContentCoding.gzip)
+        return response
+
+    app = web.Application()
+    app.router.add_post("/v1/images/generations", answer)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        base_url = str(server.make_url("/v1"))
+        async with ClientSession() as session, session.post(base_url + "/images/generations") as response:
+            assert response.headers.get("Content-Encoding") == "gzip"
+            assert response.content_length is not None and response.content_length < len(payload)
+        client = ImagesClient(api_key="sk-test-123456", base_url=base_url, max_retries=0)
+        async with client:
+            result = await client.generate(GenerateRequest(model="gpt-image-1", prompt="x", n=4))
+        assert [image.data for image in result.images] == images
+    finally:
+        await server.close()

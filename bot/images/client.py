@@ -21,7 +21,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from ._headers import header
-from ._response import detect_image_format, parse_images_body
+from ._response import ParsedBody, detect_image_format, parse_images_body
 from .builtin_models import BUILTIN_MODELS
 from .catalogue import ModelCatalogue, ModelSpec
 from .datatypes import (
@@ -45,7 +45,7 @@ from .retry import DEFAULT_MAX_RETRIES, decide_retry, parse_rate_limit_headers
 from .sizes import normalize_size
 
 Gate = Callable[[int, Callable[[], Awaitable["ImageResult"]]], Awaitable["ImageResult"]]
-"""Runs one attempt of ``n`` images when a shared limiter allows it (see bot.scheduler.Ticket.gate)."""
+"""Runs one attempt of ``n`` images when a shared limiter allows it (see bot.scheduling.Ticket.gate)."""
 
 __all__ = ["ImagesClient"]
 
@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 _MAX_ERROR_BODY = 1024 * 1024
 _CHUNK = 64 * 1024
 _INLINE_PARSE_LIMIT = 256 * 1024
+# Bodies over this are parsed one at a time per client (a four-image body is ~18 MB and its images
+# ~13 MB more): with several such responses arriving together, their parses don't add up.
+_SERIAL_PARSE_LIMIT = 1024 * 1024
+# A success body's buffer is made at its Content-Length up front when that is no more than this.
+_PREALLOCATE_LIMIT = 64 * 1024 * 1024
 _LIST_MODELS_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=5)
 
 Payload = tuple[str, Any]  # ("json", dict) or ("form", aiohttp.FormData)
@@ -99,6 +104,7 @@ class ImagesClient:
         self._sleep = sleep
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
+        self._large_parse = asyncio.Semaphore(1)  # binds to a loop only when a parse has to wait
 
     def __repr__(self) -> str:
         return (
@@ -262,7 +268,7 @@ class ImagesClient:
                 status = response.status
                 response_headers = CIMultiDict(response.headers)
                 if 200 <= status < 300:
-                    raw = await response.read()
+                    raw: bytes | bytearray = await _read_body(response)
                 else:
                     raw = await _read_capped(response.content, _MAX_ERROR_BODY)
         except TimeoutError:
@@ -273,10 +279,8 @@ class ImagesClient:
         if not 200 <= status < 300:
             raise error_from_response(status, raw, response_headers, secrets=(self._api_key,))
         request_id = header(response_headers, "x-request-id")
-        if len(raw) > _INLINE_PARSE_LIMIT:  # JSON + base64 of big images: keep the event loop free
-            parsed = await asyncio.to_thread(parse_images_body, raw, status=status, request_id=request_id)
-        else:
-            parsed = parse_images_body(raw, status=status, request_id=request_id)
+        parsed = await self._parse(raw, status=status, request_id=request_id)
+        del raw  # the images are decoded: the body goes now, not after any url downloads
         images = await self._materialise(parsed.items, status=status, request_id=request_id)
         return ImageResult(
             images=images,
@@ -287,6 +291,27 @@ class ImagesClient:
             rate_limit=parse_rate_limit_headers(response_headers),
             request_id=request_id,
         )
+
+    async def _parse(self, raw: bytes | bytearray, *, status: int, request_id: str | None) -> ParsedBody:
+        """Parse a success body: inline when small; else in a worker thread (base64 of big images
+        would hold the event loop), and over ``_SERIAL_PARSE_LIMIT`` one at a time per client."""
+        if len(raw) <= _INLINE_PARSE_LIMIT:
+            return parse_images_body(raw, status=status, request_id=request_id)
+        if len(raw) <= _SERIAL_PARSE_LIMIT:
+            return await asyncio.to_thread(parse_images_body, raw, status=status, request_id=request_id)
+        async with self._large_parse:
+            thread = asyncio.ensure_future(
+                asyncio.to_thread(parse_images_body, raw, status=status, request_id=request_id)
+            )
+            try:
+                return await asyncio.shield(thread)
+            except asyncio.CancelledError:
+                # a thread can't be stopped: keep the turn until it ends, so that a cancelled job's
+                # parse doesn't overlap the next one's
+                await asyncio.wait([thread])
+                if not thread.cancelled():
+                    thread.exception()  # retrieved: its caller is gone
+                raise
 
     # -- results -----------------------------------------------------------------------------------
 
@@ -364,7 +389,24 @@ async def _read_capped(content: aiohttp.StreamReader, cap: int) -> bytes:
         buffer += chunk
         if len(buffer) >= cap:
             break
-    return bytes(buffer[:cap])
+    del buffer[cap:]
+    return bytes(buffer)
+
+
+async def _read_body(response: aiohttp.ClientResponse) -> bytearray:
+    """The whole body in one buffer, each chunk copied into it once as it arrives: no list of
+    chunks joined at the end (``response.read()`` holds both at once) and no copy kept on the
+    response. The buffer is made at the Content-Length up front (up to a sane size); a compressed
+    body, whose Content-Length is the compressed one, grows it past that."""
+    size = response.content_length
+    buffer = bytearray(size if size is not None and size <= _PREALLOCATE_LIMIT else 0)
+    filled = 0
+    async for chunk in response.content.iter_any():
+        end = filled + len(chunk)
+        buffer[filled:end] = chunk  # past the end, this grows the buffer
+        filled = end
+    del buffer[filled:]  # a body shorter than announced
+    return buffer
 
 
 # -- request building (pure) ---------------------------------------------------------------------
