@@ -30,7 +30,11 @@ ROOT = Path(__file__).resolve().parent.parent
 # The bot's processes run as the Docker image runs them: glibc keeps at most two malloc arenas, so
 # the worker threads that parse responses and fit images don't each grow a heap of their own (on
 # the memory benchmark: ~273 MB RSS high-water instead of ~322 MB).
-WORKER_ENV = {**os.environ, "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2")}
+WORKER_ENV = {
+    **os.environ,
+    "MALLOC_ARENA_MAX": os.environ.get("MALLOC_ARENA_MAX", "2"),
+    "MALLOC_MMAP_THRESHOLD_": os.environ.get("MALLOC_MMAP_THRESHOLD_", "131072"),
+}
 
 
 def _versions() -> str:

@@ -227,15 +227,20 @@ async def post(target: Target, delivery: Delivery) -> int:
         first = number == 0
 
         async def send_group(first: bool = first, group: range = group) -> None:
-            await target.send(
-                content=None if first else f"Images {group.start + 1}–{group.stop} of {len(files)}",
-                embed=result_embed(delivery, target.user) if first else None,
-                files=[  # new file objects each attempt: a failed upload has consumed the last ones
-                    discord.File(io.BytesIO(files[i][0]), filename=f"image_{i + 1}.{files[i][1]}")
-                    for i in group
-                ],
-                view=result_view(delivery.job_id, group.start + 1, len(group), redo=first),
-            )
+            # new file objects each attempt: a failed upload has consumed the last ones; closed here,
+            # since discord.py's own close leaves a reference cycle that holds the image bytes until
+            # the cycle collector happens to run
+            buffers = {i: io.BytesIO(files[i][0]) for i in group}
+            try:
+                await target.send(
+                    content=None if first else f"Images {group.start + 1}–{group.stop} of {len(files)}",
+                    embed=result_embed(delivery, target.user) if first else None,
+                    files=[discord.File(buffers[i], filename=f"image_{i + 1}.{files[i][1]}") for i in group],
+                    view=result_view(delivery.job_id, group.start + 1, len(group), redo=first),
+                )
+            finally:
+                for buffer in buffers.values():
+                    buffer.close()
 
         try:
             await with_retries(send_group)
