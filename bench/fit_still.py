@@ -11,8 +11,6 @@ runs after a warm-up.
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import io
 import statistics
 import time
@@ -20,7 +18,7 @@ from collections.abc import Callable
 
 from PIL import Image, ImageChops
 
-from bench.result import Result
+from bench.result import Result, run_standalone
 
 WIDTH, HEIGHT = 1536, 1024
 BUDGETS = (("1 MB", 1_000_000), ("400 KB", 400_000))
@@ -186,18 +184,7 @@ async def run(quick: bool, latency: float) -> Result:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    result = asyncio.run(run(args.quick, 0.0))
-    for figure in result.figures:
-        verdict = {True: "ok", False: "MISSED", None: ""}[figure.ok]
-        target = f"(target {figure.target})" if figure.target else ""
-        print(f"{figure.name:<26} {figure.value:<48} {target:<18} {verdict}".rstrip())
-    for note in result.notes:
-        print(f"  - {note}")
+    run_standalone(run, __doc__)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,13 @@ search. Pure CPU, one call at a time; the median of several runs after a warm-up
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import io
 import statistics
 import time
 
 from PIL import Image, ImageChops
 
-from bench.result import Result
+from bench.result import Result, run_standalone
 
 FRAMES = 9
 SIDE = 1024
@@ -88,18 +86,7 @@ async def run(quick: bool, latency: float) -> Result:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    result = asyncio.run(run(args.quick, 0.0))
-    for figure in result.figures:
-        verdict = {True: "ok", False: "MISSED", None: ""}[figure.ok]
-        target = f"(target {figure.target})" if figure.target else ""
-        print(f"{figure.name:<24} {figure.value:<34} {target:<16} {verdict}".rstrip())
-    for note in result.notes:
-        print(f"  - {note}")
+    run_standalone(run, __doc__)
 
 
 if __name__ == "__main__":

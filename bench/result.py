@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,3 +39,17 @@ class Result:
     def from_json(cls, data: dict[str, Any]) -> Result:
         figures = [Figure(**figure) for figure in data.pop("figures", [])]
         return cls(figures=figures, **data)
+
+
+def run_standalone(run: Callable[[bool, float], Awaitable[Result]], doc: str | None) -> None:
+    """``python -m bench.NAME [--quick]``: run one pure-CPU benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    result = asyncio.run(run(args.quick, 0.0))
+    for figure in result.figures:
+        verdict = {True: "ok", False: "MISSED", None: ""}[figure.ok]
+        target = f"(target {figure.target})" if figure.target else ""
+        print(f"{figure.name:<26} {figure.value:<48} {target:<18} {verdict}".rstrip())
+    for note in result.notes:
+        print(f"  - {note}")
