@@ -154,9 +154,7 @@ class ImagesClient:
     async def vary(self, request: VariationRequest, *, gate: Gate | None = None) -> ImageResult:
         """Variations of one image (multipart; dall-e-2 only)."""
         spec = self._catalogue.get_model(request.model)
-        _check_n(spec, request.n)
-        fields: dict[str, Any] = _model_field(spec, self._azure) | {"n": request.n}
-        fields.update(_optional_fields(spec, size=request.size, user=request.user))
+        fields = _fields(spec, request, _VARIATION_OPTIONS, self._azure)
         files = [("image", request.image)]
         return await self._call("variations", spec, lambda: ("form", _form(fields, files)), request.n, gate)
 
@@ -425,45 +423,49 @@ def _model_field(spec: ModelSpec, azure: bool) -> dict[str, Any]:
     return {} if azure else {"model": spec.upstream_id}
 
 
+#: the optional request fields each endpoint takes, by their names on the request dataclasses
+_GENERATION_OPTIONS = (
+    "size",
+    "quality",
+    "style",
+    "background",
+    "output_format",
+    "complexity",
+    "frame_count",
+    "user",
+)
+_EDIT_OPTIONS = ("size", "quality", "background", "output_format", "complexity", "user")
+_VARIATION_OPTIONS = ("size", "user")
+
+
+def _fields(
+    spec: ModelSpec,
+    request: GenerateRequest | EditRequest | VariationRequest,
+    options: tuple[str, ...],
+    azure: bool,
+) -> dict[str, Any]:
+    """model, prompt (where there is one), n, then the set optional fields the model accepts."""
+    _check_n(spec, request.n)
+    fields = _model_field(spec, azure)
+    if not isinstance(request, VariationRequest):
+        fields["prompt"] = request.prompt
+    fields["n"] = request.n
+    fields.update(_optional_fields(spec, **{name: getattr(request, name) for name in options}))
+    return fields
+
+
 def generation_body(spec: ModelSpec, request: GenerateRequest, *, azure: bool = False) -> dict[str, Any]:
     """The JSON body of ``POST /images/generations`` for ``request`` on ``spec`` (pure)."""
-    _check_n(spec, request.n)
-    body: dict[str, Any] = _model_field(spec, azure) | {"prompt": request.prompt, "n": request.n}
-    body.update(
-        _optional_fields(
-            spec,
-            size=request.size,
-            quality=request.quality,
-            style=request.style,
-            background=request.background,
-            output_format=request.output_format,
-            complexity=request.complexity,
-            frame_count=request.frame_count,
-            user=request.user,
-        )
-    )
-    return body
+    return _fields(spec, request, _GENERATION_OPTIONS, azure)
 
 
 def edit_fields(
     spec: ModelSpec, request: EditRequest, *, azure: bool = False
 ) -> tuple[dict[str, Any], list[tuple[str, InputImage]]]:
     """The multipart text fields and files of ``POST /images/edits`` (pure)."""
-    _check_n(spec, request.n)
     if not request.images:
         raise ValueError("an edit needs at least one image")
-    fields: dict[str, Any] = _model_field(spec, azure) | {"prompt": request.prompt, "n": request.n}
-    fields.update(
-        _optional_fields(
-            spec,
-            size=request.size,
-            quality=request.quality,
-            background=request.background,
-            output_format=request.output_format,
-            complexity=request.complexity,
-            user=request.user,
-        )
-    )
+    fields = _fields(spec, request, _EDIT_OPTIONS, azure)
     image_field = "image" if len(request.images) == 1 else "image[]"
     files = [(image_field, image) for image in request.images]
     if request.mask is not None:

@@ -86,16 +86,18 @@ class ModelRegistry:
     def state(self, name: str, *, today: date) -> ModelState:
         spec = self.get(name)
         shutdown, source = self._shutdown(spec)
-        replacement = self.replacement_for(spec.name, today=today)
         if spec.name in self._gone:
-            return ModelState(spec.name, "gone", shutdown, replacement, "404")
-        if shutdown is None:
+            state: State = "gone"
+            source = "404"
+        elif shutdown is None:
             return ModelState(spec.name, "active", None, None, source)
-        if shutdown <= today:
-            return ModelState(spec.name, "retired", shutdown, replacement, source)
-        if shutdown - today <= timedelta(days=NOTICE_DAYS):
-            return ModelState(spec.name, "retiring", shutdown, replacement, source)
-        return ModelState(spec.name, "active", shutdown, replacement, source)
+        elif shutdown <= today:
+            state = "retired"
+        elif shutdown - today <= timedelta(days=NOTICE_DAYS):
+            state = "retiring"
+        else:
+            state = "active"
+        return ModelState(spec.name, state, shutdown, self.replacement_for(spec.name, today=today), source)
 
     def states(self, *, today: date) -> list[ModelState]:
         return [self.state(name, today=today) for name in self.catalogue]
