@@ -67,6 +67,7 @@ class ImageBot(commands.Bot):
             catalogue=config.models,
             api_type="azure" if config.openai_api_type == "azure" else "openai",
             azure_api_version=config.azure_api_version,
+            max_held_bytes=config.openai_max_inflight_mb * 1024 * 1024,
         )
         self.scheduler = Scheduler(
             images_per_minute=config.openai_images_per_minute,

@@ -20,6 +20,9 @@ OPENAI_HOST = "api.openai.com"
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
 DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
 API_TYPES = ("openai", "azure")
+# Responses held at once: a four-image 1536x1024 answer is ~18 MB of base64 while it is read and
+# parsed, and its images ~13 MB until delivered (photo-like PNGs of ~3.3 MB each).
+DEFAULT_MAX_INFLIGHT_MB = 64
 
 VARIABLES = (
     "DISCORD_TOKEN",
@@ -37,6 +40,7 @@ VARIABLES = (
     "OPENAI_TIMEOUT",
     "OPENAI_IMAGES_PER_MINUTE",
     "OPENAI_MAX_CONCURRENCY",
+    "OPENAI_MAX_INFLIGHT_MB",
     "OPENAI_RATE_WINDOW_SECONDS",
     "MAX_JOBS_PER_USER",
     "SHUTDOWN_GRACE_SECONDS",
@@ -73,7 +77,10 @@ class Config:
     openai_max_retries: int = 2
     openai_timeout: float = 300.0
     openai_images_per_minute: int = 50
-    openai_max_concurrency: int = 4
+    #: None: requests in flight are bounded by the rate limit and the response budget only
+    openai_max_concurrency: int | None = None
+    #: responses held at once (bodies being read and parsed, images until delivered), in MB
+    openai_max_inflight_mb: int = DEFAULT_MAX_INFLIGHT_MB
     openai_rate_window: float = 60.0
     max_jobs_per_user: int = 2
     shutdown_grace: float = 60.0
@@ -138,8 +145,15 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
         openai_images_per_minute=_int(
             get("OPENAI_IMAGES_PER_MINUTE"), "OPENAI_IMAGES_PER_MINUTE", default=50, low=1, high=100_000
         ),
-        openai_max_concurrency=_int(
-            get("OPENAI_MAX_CONCURRENCY"), "OPENAI_MAX_CONCURRENCY", default=4, low=1, high=1000
+        openai_max_concurrency=_optional_int(
+            get("OPENAI_MAX_CONCURRENCY"), "OPENAI_MAX_CONCURRENCY", low=1, high=100_000
+        ),
+        openai_max_inflight_mb=_int(
+            get("OPENAI_MAX_INFLIGHT_MB"),
+            "OPENAI_MAX_INFLIGHT_MB",
+            default=DEFAULT_MAX_INFLIGHT_MB,
+            low=16,
+            high=65_536,
         ),
         openai_rate_window=_int(
             get("OPENAI_RATE_WINDOW_SECONDS"), "OPENAI_RATE_WINDOW_SECONDS", default=60, low=1, high=3600
@@ -198,6 +212,10 @@ def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> 
     if not low <= number <= high:
         raise ConfigError(name, f"must be a whole number from {low} to {high} (got {number})")
     return number
+
+
+def _optional_int(value: str | None, name: str, *, low: int, high: int) -> int | None:
+    return None if value is None else _int(value, name, default=low, low=low, high=high)
 
 
 def _choice(value: str | None, name: str, *, default: str, choices: tuple[str, ...]) -> str:

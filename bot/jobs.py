@@ -26,6 +26,7 @@ from bot.images import (
     EditRequest,
     GeneratedImage,
     GenerateRequest,
+    Holding,
     ImageResult,
     ImagesClient,
     ModelNotFound,
@@ -214,6 +215,7 @@ class JobRunner:
         task = asyncio.current_task()
         assert task is not None
         self._running[claim.id] = (job, claim, task)
+        holding = self._images.holding()  # the responses' bytes, held until the images are delivered
         try:
             inputs = job.inputs
             if inputs is None:
@@ -223,7 +225,7 @@ class JobRunner:
                 if inputs.images:  # kept so Redo works later without re-downloading anything
                     await self._store.save_inputs(reservation.id, inputs.as_rows())
             spec = self._models.get(job.recipe.model)
-            made = await self._make_images(job, spec, to_request(job.recipe, inputs, spec), ticket)
+            made = await self._make_images(job, spec, to_request(job.recipe, inputs, spec), ticket, holding)
             if made.cost is not None:  # money spent upstream, whatever happens to the delivery
                 await self._store.record_cost(reservation.id, made.cost.usd, exact=made.cost.exact)
             images = made.images
@@ -250,6 +252,8 @@ class JobRunner:
                 raise ShuttingDown() from None
             raise
         finally:
+            if holding is not None:
+                holding.release()
             ticket.close()
             await ticket.reports_done()  # nor the explanation of a failure
             self._running.pop(claim.id, None)
@@ -279,7 +283,9 @@ class JobRunner:
             raise JobGone(f"job {job_id} kept no input image")
         return Job(guild_id, channel_id, user_id, recipe, inputs)
 
-    async def _make_images(self, job: Job, spec: ModelSpec, request: UpstreamRequest, ticket: Ticket) -> Made:
+    async def _make_images(
+        self, job: Job, spec: ModelSpec, request: UpstreamRequest, ticket: Ticket, holding: Holding | None
+    ) -> Made:
         """Call upstream, fanning out in parallel where the model makes fewer images per request.
 
         All parts failing raises the first failure; some failing returns the images that were made
@@ -287,7 +293,7 @@ class JobRunner:
         """
         tagged = replace(request, user=self.user_tag(job.user_id))
         results = await asyncio.gather(
-            *(self._call(replace(tagged, n=count), ticket) for count in request_batches(spec, job.n)),
+            *(self._call(replace(tagged, n=n), ticket, holding) for n in request_batches(spec, job.n)),
             return_exceptions=True,
         )
         made = [result for result in results if isinstance(result, ImageResult)]
@@ -330,9 +336,9 @@ class JobRunner:
             frames=recipe.frames,
         )
 
-    async def _call(self, request: UpstreamRequest, ticket: Ticket) -> ImageResult:
+    async def _call(self, request: UpstreamRequest, ticket: Ticket, holding: Holding | None) -> ImageResult:
         if isinstance(request, GenerateRequest):
-            return await self._images.generate(request, gate=ticket.gate)
+            return await self._images.generate(request, gate=ticket.gate, holding=holding)
         if isinstance(request, EditRequest):
-            return await self._images.edit(request, gate=ticket.gate)
-        return await self._images.vary(request, gate=ticket.gate)
+            return await self._images.edit(request, gate=ticket.gate, holding=holding)
+        return await self._images.vary(request, gate=ticket.gate, holding=holding)

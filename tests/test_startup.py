@@ -69,9 +69,10 @@ def test_defaults():
     assert config.message_content_intent is True and config.dev_guild_id is None
     assert (config.openai_images_per_minute, config.openai_max_concurrency, config.max_jobs_per_user) == (
         50,
-        4,
+        None,  # no cap on requests in flight: the rate limit and the response budget bound them
         2,
     )
+    assert config.openai_max_inflight_mb == 64
     assert (config.openai_timeout, config.shutdown_grace, config.openai_rate_window) == (300, 60, 60)
 
 
@@ -92,6 +93,7 @@ def test_every_variable_is_read():
             "OPENAI_TIMEOUT": "90",
             "OPENAI_IMAGES_PER_MINUTE": "120",
             "OPENAI_MAX_CONCURRENCY": "8",
+            "OPENAI_MAX_INFLIGHT_MB": "256",
             "OPENAI_RATE_WINDOW_SECONDS": "30",
             "MAX_JOBS_PER_USER": "3",
             "SHUTDOWN_GRACE_SECONDS": "0",
@@ -107,6 +109,7 @@ def test_every_variable_is_read():
         8,
     )
     assert (config.openai_rate_window, config.max_jobs_per_user, config.shutdown_grace) == (30, 3, 0)
+    assert config.openai_max_inflight_mb == 256
     assert config.openai_base_url == "http://gateway.local:8080/v1"
     assert (config.image_model, config.vary_model) == ("dall-e-3", "dall-e-2")
     assert config.database_path == "/var/lib/bot/bot.db"
@@ -192,6 +195,7 @@ def test_vary_model_follows_image_model():
         ("VARY_MODEL", "sdxl", "must be one of"),
         ("OPENAI_IMAGES_PER_MINUTE", "0", "from 1 to 100000"),
         ("OPENAI_MAX_CONCURRENCY", "many", "whole number"),
+        ("OPENAI_MAX_INFLIGHT_MB", "8", "from 16 to 65536"),
         ("MAX_JOBS_PER_USER", "0", "from 1 to 100"),
         ("SHUTDOWN_GRACE_SECONDS", "-5", "from 0 to 3600"),
     ],

@@ -38,6 +38,7 @@ from .errors import (
 )
 from .lifecycle import ModelRegistry, ModelState
 from .pricing import Cost, ImagePrice, PerImagePricing, Pricing, TokenPricing
+from .response_budget import Holding, ResponseBudget
 from .retry import RateLimitInfo, RetryDecision, decide_retry, parse_duration, parse_rate_limit_headers
 from .sizes import CustomSizeRule, normalize_size, parse_wxh
 from .suggest import suggest_sizes
@@ -75,6 +76,7 @@ __all__ = [
     "GeneratedImage",
     "GenerationOptions",
     "GifRule",
+    "Holding",
     "ImagePrice",
     "ImageResult",
     "ImagesAPIError",
@@ -95,6 +97,7 @@ __all__ = [
     "PromptTooLong",
     "RateLimitInfo",
     "RateLimited",
+    "ResponseBudget",
     "Retirement",
     "RetryDecision",
     "SafetyRejected",

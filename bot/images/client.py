@@ -41,6 +41,7 @@ from .errors import (
     error_from_response,
     redact,
 )
+from .response_budget import Holding, ResponseBudget
 from .retry import DEFAULT_MAX_RETRIES, decide_retry, parse_rate_limit_headers
 from .sizes import normalize_size
 
@@ -60,6 +61,8 @@ _SERIAL_PARSE_LIMIT = 1024 * 1024
 # A success body's buffer is made at its Content-Length up front when that is no more than this.
 _PREALLOCATE_LIMIT = 64 * 1024 * 1024
 _LIST_MODELS_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=5)
+# Held against the response budget for a success body that doesn't announce its length.
+_UNKNOWN_BODY_BYTES = 8 * 1024 * 1024
 
 Payload = tuple[str, Any]  # ("json", dict) or ("form", aiohttp.FormData)
 ApiType = Literal["openai", "azure"]
@@ -88,6 +91,7 @@ class ImagesClient:
         catalogue: ModelCatalogue = BUILTIN_MODELS,
         api_type: ApiType = "openai",
         azure_api_version: str = "2025-04-01-preview",
+        max_held_bytes: int | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -105,6 +109,7 @@ class ImagesClient:
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         self._large_parse = asyncio.Semaphore(1)  # binds to a loop only when a parse has to wait
+        self.budget = ResponseBudget(max_held_bytes) if max_held_bytes else None
 
     def __repr__(self) -> str:
         return (
@@ -118,7 +123,11 @@ class ImagesClient:
         if self._closed:
             raise RuntimeError("ImagesClient is closed")
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
+            # No connection cap of its own (aiohttp's default is 100): how many requests are in
+            # flight is the shared limiter's decision, from the account's rate limit.
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout, connector=aiohttp.TCPConnector(limit=0)
+            )
         return self._session
 
     async def aclose(self) -> None:
@@ -136,27 +145,40 @@ class ImagesClient:
 
     # -- public operations -------------------------------------------------------------------------
 
-    async def generate(self, request: GenerateRequest, *, gate: Gate | None = None) -> ImageResult:
+    def holding(self) -> Holding | None:
+        """A job's share of the response budget (None without one): pass it to every call the job
+        makes and release it once the job has delivered its images."""
+        return None if self.budget is None else self.budget.holding()
+
+    async def generate(
+        self, request: GenerateRequest, *, gate: Gate | None = None, holding: Holding | None = None
+    ) -> ImageResult:
         """Text to image (JSON body)."""
         spec = self._catalogue.get_model(request.model)
         body = generation_body(spec, request, azure=self._azure)
-        return await self._call("generations", spec, lambda: ("json", body), request.n, gate)
+        return await self._call("generations", spec, lambda: ("json", body), request.n, gate, holding)
 
-    async def edit(self, request: EditRequest, *, gate: Gate | None = None) -> ImageResult:
+    async def edit(
+        self, request: EditRequest, *, gate: Gate | None = None, holding: Holding | None = None
+    ) -> ImageResult:
         """Image(s) + prompt (+ mask) to image.
 
         Multipart: ``image`` for one image, repeated ``image[]`` for several, ``mask``.
         """
         spec = self._catalogue.get_model(request.model)
         fields, files = edit_fields(spec, request, azure=self._azure)
-        return await self._call("edits", spec, lambda: ("form", _form(fields, files)), request.n, gate)
+        form = lambda: ("form", _form(fields, files))  # noqa: E731 - a fresh form per attempt
+        return await self._call("edits", spec, form, request.n, gate, holding)
 
-    async def vary(self, request: VariationRequest, *, gate: Gate | None = None) -> ImageResult:
+    async def vary(
+        self, request: VariationRequest, *, gate: Gate | None = None, holding: Holding | None = None
+    ) -> ImageResult:
         """Variations of one image (multipart; dall-e-2 only)."""
         spec = self._catalogue.get_model(request.model)
         fields = _fields(spec, request, _VARIATION_OPTIONS, self._azure)
         files = [("image", request.image)]
-        return await self._call("variations", spec, lambda: ("form", _form(fields, files)), request.n, gate)
+        form = lambda: ("form", _form(fields, files))  # noqa: E731 - a fresh form per attempt
+        return await self._call("variations", spec, form, request.n, gate, holding)
 
     async def list_models(self) -> dict[str, date | None] | None:
         """``{model id: shutdown date or None}`` from ``GET /models``; None when the backend has no
@@ -200,7 +222,13 @@ class ImagesClient:
     # -- the retry loop ----------------------------------------------------------------------------
 
     async def _call(
-        self, endpoint: str, spec: ModelSpec, payload: Callable[[], Payload], images: int, gate: Gate | None
+        self,
+        endpoint: str,
+        spec: ModelSpec,
+        payload: Callable[[], Payload],
+        images: int,
+        gate: Gate | None,
+        holding: Holding | None,
     ) -> ImageResult:
         """One request with retries; with a ``gate``, every attempt waits for the shared limiter's turn
         and a 429 doesn't sleep here: the limiter holds every request for its Retry-After."""
@@ -211,9 +239,9 @@ class ImagesClient:
             attempt = retries_done + 1
             try:
                 if gate is None:
-                    result = await self._attempt(url, payload())
+                    result = await self._attempt(url, payload(), holding)
                 else:
-                    result = await gate(images, lambda: self._attempt(url, payload()))
+                    result = await gate(images, lambda: self._attempt(url, payload(), holding))
             except ImagesAPIError as error:
                 decision = decide_retry(
                     error, retries_done=retries_done, max_retries=self._max_retries, random=self._random
@@ -255,31 +283,27 @@ class ImagesClient:
             )
             return result
 
-    async def _attempt(self, url: str, payload: Payload) -> ImageResult:
-        session = self._get_session()
-        kind, body = payload
-        kwargs: dict[str, Any] = {"json": body} if kind == "json" else {"data": body}
+    async def _attempt(self, url: str, payload: Payload, holding: Holding | None) -> ImageResult:
+        """One request: send, read, parse. The body is held against the response budget while it is
+        read and parsed, then only its images (until the job releases its holding)."""
+        own = holding if holding is not None else self.holding()  # a call outside any job: its own
+        held = [0]  # bytes this attempt holds, as _send took them and as parsing changes them
         try:
-            async with session.post(
-                url, headers=self._headers(), allow_redirects=False, **kwargs
-            ) as response:
-                status = response.status
-                response_headers = CIMultiDict(response.headers)
-                if 200 <= status < 300:
-                    raw: bytes | bytearray = await _read_body(response)
-                else:
-                    raw = await _read_capped(response.content, _MAX_ERROR_BODY)
-        except TimeoutError:
-            raise APITimeout(message=f"no complete response within {self._timeout.total}s") from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise APIConnectionError(message=self._scrub(f"{type(exc).__name__}: {exc}")) from None
-
-        if not 200 <= status < 300:
-            raise error_from_response(status, raw, response_headers, secrets=(self._api_key,))
-        request_id = header(response_headers, "x-request-id")
-        parsed = await self._parse(raw, status=status, request_id=request_id)
-        del raw  # the images are decoded: the body goes now, not after any url downloads
-        images = await self._materialise(parsed.items, status=status, request_id=request_id)
+            status, response_headers, raw = await self._send(url, payload, own, held)
+            if not 200 <= status < 300:
+                raise error_from_response(status, raw, response_headers, secrets=(self._api_key,))
+            request_id = header(response_headers, "x-request-id")
+            parsed = await self._parse(raw, status=status, request_id=request_id)
+            del raw  # the images are decoded: the body goes now, not after any url downloads
+            images = await self._materialise(parsed.items, status=status, request_id=request_id)
+            if own is not None:
+                own.adjust(held[0], sum(len(image.data) for image in images))
+                held[0] = 0
+        finally:
+            if own is not None:
+                own.adjust(held[0], 0)  # failed: nothing of this attempt stays
+                if holding is None:
+                    own.release()
         return ImageResult(
             images=images,
             usage=parsed.usage,
@@ -289,6 +313,30 @@ class ImagesClient:
             rate_limit=parse_rate_limit_headers(response_headers),
             request_id=request_id,
         )
+
+    async def _send(
+        self, url: str, payload: Payload, holding: Holding | None, held: list[int]
+    ) -> tuple[int, CIMultiDict[str], bytes | bytearray]:
+        """POST and read the whole answer; a success body only once the budget has room for it."""
+        kind, body = payload
+        kwargs: dict[str, Any] = {"json": body} if kind == "json" else {"data": body}
+        try:
+            async with self._get_session().post(
+                url, headers=self._headers(), allow_redirects=False, **kwargs
+            ) as response:
+                response_headers = CIMultiDict(response.headers)
+                if not 200 <= response.status < 300:
+                    raw = await _read_capped(response.content, _MAX_ERROR_BODY)
+                    return response.status, response_headers, raw
+                if holding is not None:
+                    expected = response.content_length or _UNKNOWN_BODY_BYTES
+                    await holding.take(expected)
+                    held[0] = expected
+                return response.status, response_headers, await _read_body(response)
+        except TimeoutError:
+            raise APITimeout(message=f"no complete response within {self._timeout.total}s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(message=self._scrub(f"{type(exc).__name__}: {exc}")) from None
 
     async def _parse(self, raw: bytes | bytearray, *, status: int, request_id: str | None) -> ParsedBody:
         """Parse a success body: inline when small; else in a worker thread (base64 of big images

@@ -2,8 +2,15 @@
 
 Images are counted when a request is sent and kept a little longer than the window (``margin``), so
 upstream's own count, taken on arrival, never sees more. A 429 pauses everyone (its Retry-After,
-else a growing pause, at most MAX_PAUSE); ``x-ratelimit-*`` headers that say the budget is spent
-pause only when our own count still sees budget (the configured limit is above the account's).
+else a growing pause, at most MAX_PAUSE).
+
+Upstream's ``x-ratelimit-remaining-*`` headers are honoured before they run out, not after a 429:
+when a response says fewer requests remain, or fewer tokens than the images our own count still
+allows would use (tokens per image learned from the responses' ``usage``), than our own count
+leaves, upstream knows of spending we don't (another process or app on the organisation, a
+configured limit above the account's). Until that header's reset, no more is sent than it allows,
+counting what is sent meanwhile. While upstream agrees with our count, ours governs: it knows when
+each image leaves the window, where upstream's reset is when the whole window is empty.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from bot.images import RateLimitInfo
 
@@ -22,13 +30,22 @@ PAUSE_WITHOUT_RETRY_AFTER = (1.0, 2.0, 4.0, 8.0, 16.0, 30.0)  # consecutive 429s
 MAX_PAUSE = 120.0  # the longest everyone is held after one 429 before a request probes again
 
 
+@dataclass
+class _UpstreamCap:
+    """What upstream said is left: at most ``images`` more until ``until`` (our clock)."""
+
+    images: int
+    until: float
+
+
 class RateWindow:
     def __init__(
         self, images_per_minute: int, window: float, margin: float | None, clock: Callable[[], float]
     ) -> None:
         if images_per_minute < 1:
             raise ValueError("images_per_minute must be at least 1")
-        self.images_per_minute = images_per_minute
+        self.configured = images_per_minute  # OPENAI_IMAGES_PER_MINUTE
+        self._account_limit: int | None = None  # lower, as upstream's x-ratelimit-limit-* say
         self.window = window
         # Requests reach upstream a little after we count them (0.5 s on a minute).
         self.margin = min(0.5, window / 120) if margin is None else margin
@@ -37,12 +54,24 @@ class RateWindow:
         self._sent_images = 0  # the sum of _sent's counts, kept as it changes
         self._paused_until = 0.0
         self._pauses_in_a_row = 0
+        self._cap: _UpstreamCap | None = None
+        self.tokens_per_image: float | None = None  # learned from responses' usage
+
+    @property
+    def images_per_minute(self) -> int:
+        """Images per window: the configured limit, or the account's when upstream says it is lower."""
+        account = self._account_limit
+        return self.configured if account is None else max(1, min(self.configured, account))
 
     def delay(self, images: int) -> float:
         """0 if ``images`` may be sent now, else the seconds until they may."""
+        images = min(images, self.images_per_minute)
         now = self._clock()
         if self._paused_until > now:
             return self._paused_until - now
+        cap = self._current_cap(now)
+        if cap is not None and cap.images < images:
+            return cap.until - now
         keep = self.window + self.margin
         used = self.used()
         if used + images <= self.images_per_minute:
@@ -56,6 +85,13 @@ class RateWindow:
     def record(self, images: int) -> None:
         self._sent.append((self._clock(), images))
         self._sent_images += images
+        if self._cap is not None:
+            self._cap.images -= images
+
+    def _current_cap(self, now: float) -> _UpstreamCap | None:
+        if self._cap is not None and self._cap.until <= now:
+            self._cap = None
+        return self._cap
 
     def used(self) -> int:
         """Images sent within the window (and its margin) up to now."""
@@ -78,15 +114,59 @@ class RateWindow:
         self._paused_until = max(self._paused_until, self._clock() + seconds)
         log.warning("upstream rate limit: holding every request for %.1fs", seconds)
 
-    def observe(self, info: RateLimitInfo | None) -> None:
-        """Learn from a successful response's ``x-ratelimit-*`` headers.
-
-        Their reset is when the whole window is free again, later than our own rolling count knows
-        slots free; so they only pause everyone when our count still sees budget upstream says is
-        gone.
-        """
+    def observe(self, info: RateLimitInfo | None, *, images: int = 0, tokens: int | None = None) -> None:
+        """Learn from a successful response: its ``x-ratelimit-*`` headers and, when it reports its
+        ``usage``, the ``tokens`` its ``images`` used."""
         self._pauses_in_a_row = 0
-        if info is None or info.remaining_requests != 0 or not info.reset_requests:
+        if tokens is not None and images > 0:
+            seen = tokens / images
+            known = self.tokens_per_image
+            self.tokens_per_image = seen if known is None else max(seen, 0.8 * known + 0.2 * seen)
+        if info is None:
             return
-        if self.used() < self.images_per_minute:
-            self._paused_until = max(self._paused_until, self._clock() + info.reset_requests)
+        self._learn_account_limit(info)
+        now = self._clock()
+        ours = self.images_per_minute - self.used()
+        caps = []
+        if info.remaining_requests is not None and info.reset_requests:
+            caps.append(_UpstreamCap(info.remaining_requests, now + info.reset_requests))
+        if info.remaining_tokens is not None and info.reset_tokens:
+            per_image = self.tokens_per_image
+            if per_image:
+                left = int(info.remaining_tokens // per_image)
+            else:  # nothing known of a request's tokens yet: only "none left" is sure
+                left = 0 if info.remaining_tokens <= 0 else ours
+
+            caps.append(_UpstreamCap(left, now + info.reset_tokens))
+        tighter = [cap for cap in caps if cap.images < ours]
+        if tighter:
+            cap = min(tighter, key=lambda c: c.images)
+            if self._cap is None or cap.images < self._cap.images or self._cap.until <= now:
+                log.info(
+                    "upstream reports %d image(s) left until %.1fs from now", cap.images, cap.until - now
+                )
+            self._cap = cap
+        else:
+            self._cap = None
+
+    def _learn_account_limit(self, info: RateLimitInfo) -> None:
+        """The account's own limits, in images per window, when they are below the configured one:
+        ``x-ratelimit-limit-requests``, and ``x-ratelimit-limit-tokens`` over the tokens an image
+        uses (both per minute, as OpenAI counts them)."""
+        limits = []
+        if info.limit_requests:
+            limits.append(info.limit_requests)
+        if info.limit_tokens and self.tokens_per_image:
+            limits.append(int(info.limit_tokens // self.tokens_per_image))
+        account = min(limits) if limits else None
+        if account is not None and account < self.configured:
+            if account != self._account_limit:
+                log.warning(
+                    "upstream's limits allow about %d image(s) per window, below the %d configured "
+                    "(OPENAI_IMAGES_PER_MINUTE): sending at most that",
+                    account,
+                    self.configured,
+                )
+            self._account_limit = account
+        else:
+            self._account_limit = None

@@ -1,7 +1,9 @@
 """One upstream limiter shared by every job, with a fair queue in front of it.
 
-- Capacity: the account's images per rolling window and its pauses (``RateWindow``), and at most
-  ``max_concurrency`` requests in flight.
+- Capacity: the account's images per rolling window and its pauses (``RateWindow``); and, only
+  when an operator sets one, at most ``max_concurrency`` requests in flight. By default nothing
+  else caps requests in flight: at any upstream latency the window is what keeps the account
+  under its limit (the process's memory is protected by the client's response budget).
 - Fairness: waiting requests are served round-robin between members (``FairQueue``); each member
   may have ``max_jobs_per_user`` jobs queued or running (``Admission``).
 - Only the head of the fair queue waits for capacity: one dispatcher task, alive while requests
@@ -108,14 +110,14 @@ class Scheduler:
         self,
         *,
         images_per_minute: int,
-        max_concurrency: int,
         max_jobs_per_user: int,
+        max_concurrency: int | None = None,
         window: float = 60.0,
         margin: float | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        if max_concurrency < 1:
-            raise ValueError("limits must be at least 1")
+        if max_concurrency is not None and max_concurrency < 1:
+            raise ValueError("max_concurrency must be at least 1 (or None: no cap)")
         self.max_concurrency = max_concurrency
         self.rate = RateWindow(
             images_per_minute, window, margin, clock or (lambda: asyncio.get_running_loop().time())
@@ -149,8 +151,11 @@ class Scheduler:
         self.rate.pause(seconds)
         self._ring()
 
-    def observe(self, info: RateLimitInfo | None) -> None:
-        self.rate.observe(info)
+    def observe(self, result: object, images: int) -> None:
+        """What a successful response says of the account's limits (headers, tokens used)."""
+        info: RateLimitInfo | None = getattr(result, "rate_limit", None)
+        usage = getattr(result, "usage", None)
+        self.rate.observe(info, images=images, tokens=getattr(usage, "total_tokens", None))
 
     # --- waiting and running ---
 
@@ -180,7 +185,7 @@ class Scheduler:
             self.rate_limited += 1
             self.pause(error.retry_after)
             raise
-        self.observe(getattr(result, "rate_limit", None))
+        self.observe(result, images)
         return result  # type: ignore[return-value]
 
     async def _wait_turn(self, waiter: _Waiter) -> None:
@@ -217,7 +222,7 @@ class Scheduler:
 
     def _delay(self, images: int) -> float | None:
         """0 if a request of ``images`` may go now; seconds until it may; None while all slots are busy."""
-        if len(self._in_flight) >= self.max_concurrency:
+        if self.max_concurrency is not None and len(self._in_flight) >= self.max_concurrency:
             return None
         return self.rate.delay(images)
 

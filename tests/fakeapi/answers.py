@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from .parsing import Parsed
     from .server import FakeImagesAPI
 
-__all__ = ["download", "success", "usage"]
+__all__ = ["download", "request_tokens", "success", "usage"]
 
 #: Output tokens of one 1024x1024 image by quality. low/medium/high are gpt-image-1's published
 #: counts (272 / 1056 / 4160). No count is published for xhigh and max (2.5/2.6): the fake uses 1.5x
@@ -102,6 +102,22 @@ def usage(
         "total_tokens": text_tokens + image_tokens + output_tokens,
         "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
     }
+
+
+def request_tokens(body: dict[str, Any], files: dict[str, list[Any]]) -> int:
+    """The tokens a request is counted for at arrival against a tokens-per-minute limit: the
+    ``total_tokens`` its answer reports (as for a GPT image model)."""
+    size = body.get("size")
+    width, height = parse_wxh(size if isinstance(size, str) and size != "auto" else "1024x1024") or (
+        1024,
+        1024,
+    )
+    n = body.get("n") if isinstance(body.get("n"), int) and body["n"] > 0 else 1
+    frames = 1
+    if body.get("output_format") == "gif":
+        count = body.get("frame_count")
+        frames = count if isinstance(count, int) and count > 0 else 9
+    return usage(body, files, width * height, n, frames)["total_tokens"]
 
 
 async def download(fake: FakeImagesAPI, request: web.Request) -> web.StreamResponse:

@@ -51,6 +51,11 @@ class RollingWindow:
             return Admission(True, self.limit, self._used, n, 0.0)
         return Admission(False, self.limit, self._used, n, self._wait_for(now, n))
 
+    def wait(self, now: float, n: int) -> float:
+        """Seconds until ``n`` more would be admitted (0: now), without counting them."""
+        self._expire(now)
+        return 0.0 if self._used + n <= self.limit else self._wait_for(now, n)
+
     def _wait_for(self, now: float, n: int) -> float:
         """Seconds until ``n`` more images fit (a whole window when ``n`` exceeds the limit)."""
         if n > self.limit:

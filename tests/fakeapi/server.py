@@ -20,7 +20,7 @@ from collections import deque
 from aiohttp import web
 
 from . import gateways, rules
-from .answers import download, success
+from .answers import download, request_tokens, success
 from .catalog import ModelCaps
 from .failures import FAILURE_KINDS, Failure, scripted
 from .parsing import Parsed, parse
@@ -53,6 +53,11 @@ class FakeImagesAPI:
     ``x-ratelimit-limit/remaining/reset-requests`` describing the window. ``rate_limited_count``
     counts the 429s sent; ``arrivals`` lists ``(time.monotonic(), n)`` of every admitted request.
 
+    ``tokens_per_minute``: when set, a tokens-per-minute limit over the same window, each request
+    counted at arrival by the ``usage`` its answer will report (``answers.request_tokens``); a request
+    that would exceed it gets 429 "on tokens per min (TPM)". The ``x-ratelimit-*-tokens`` headers
+    always describe a token window (a 10,000,000 limit when none is set).
+
     Gateways (all reset by ``reset()``): ``aliases`` maps a gateway's own model name to a catalog id
     (the request is validated and answered as that model); ``served_models`` holds the names a client
     may send (catalog ids or aliases; None: all); ``shutdown_dates`` gives ``GET /v1/models`` a
@@ -68,6 +73,7 @@ class FakeImagesAPI:
         api_key: str = DEFAULT_API_KEY,
         images_per_minute: int | None = None,
         rate_window: float = 60.0,
+        tokens_per_minute: int | None = None,
     ) -> None:
         self.api_key = api_key
         self.base_url = ""
@@ -81,6 +87,9 @@ class FakeImagesAPI:
         self._images_per_minute = images_per_minute
         self._rate_window = rate_window
         self._window: RollingWindow | None = None
+        self._initial_tokens_per_minute = tokens_per_minute
+        self._tokens_per_minute = tokens_per_minute
+        self._token_window: RollingWindow | None = None
         self._rate_limited = 0
         self._arrivals: list[tuple[float, int]] = []
         #: answer with photo-like images (gradient and grain: PNGs of real-world size, ~3 MB at 1536x1024)
@@ -219,6 +228,19 @@ class FakeImagesAPI:
             self._window = None  # a new limit starts with an empty window
 
     @property
+    def tokens_per_minute(self) -> int | None:
+        """Tokens admitted per ``rate_window``; None: no token limit."""
+        return self._tokens_per_minute
+
+    @tokens_per_minute.setter
+    def tokens_per_minute(self, value: int | None) -> None:
+        if value is not None and value < 1:
+            raise ValueError("tokens_per_minute must be at least 1 (or None: no limit)")
+        with self._lock:
+            self._tokens_per_minute = value
+            self._token_window = None
+
+    @property
     def rate_window(self) -> float:
         """Seconds of the rolling window the limit applies to (60: OpenAI's minute)."""
         return self._rate_window
@@ -229,7 +251,7 @@ class FakeImagesAPI:
             raise ValueError("rate_window must be positive")
         with self._lock:
             self._rate_window = value
-            self._window = None
+            self._window = self._token_window = None
 
     @property
     def rate_limited_count(self) -> int:
@@ -267,8 +289,9 @@ class FakeImagesAPI:
             self._downloads.clear()
             self._arrivals.clear()
             self._rate_limited = 0
-            self._window = None
+            self._window = self._token_window = None
             self._images_per_minute = self._initial_images_per_minute
+            self._tokens_per_minute = self._initial_tokens_per_minute
             self._rate_window = self._initial_rate_window
         self.served_models = None
         self.latency = self._initial_latency
@@ -359,10 +382,11 @@ class FakeImagesAPI:
         with self._lock:
             self._served += 1
             served = self._served
-            window = self._window
+            window, tokens = self._window, self._tokens()
             limit, used, reset_in = (
                 (window.limit, window.used(now), window.reset_in(now)) if window is not None else (0, 0, 0.0)
             )
+            tokens_used, tokens_reset = tokens.used(now), tokens.reset_in(now)
         headers = {
             "x-request-id": f"req_{secrets.token_hex(16)}",
             "openai-processing-ms": "1234",
@@ -370,9 +394,9 @@ class FakeImagesAPI:
             "x-ratelimit-limit-requests": "500",
             "x-ratelimit-remaining-requests": str(max(0, 499 - served % 500)),
             "x-ratelimit-reset-requests": "120ms",
-            "x-ratelimit-limit-tokens": "100000",
-            "x-ratelimit-remaining-tokens": str(max(0, 100000 - 4160 * (served % 20))),
-            "x-ratelimit-reset-tokens": "6m0s",
+            "x-ratelimit-limit-tokens": str(tokens.limit),
+            "x-ratelimit-remaining-tokens": str(max(0, tokens.limit - tokens_used)),
+            "x-ratelimit-reset-tokens": go_duration(tokens_reset),
         }
         if window is not None:
             headers["x-ratelimit-limit-requests"] = str(limit)
@@ -380,26 +404,38 @@ class FakeImagesAPI:
             headers["x-ratelimit-reset-requests"] = go_duration(reset_in)
         return headers
 
-    def _admit(self, arrived: float, n: int) -> Admission | None:
-        """Count ``n`` images against the limit at ``arrived``; None when there is no limit."""
+    def _tokens(self) -> RollingWindow:
+        """The token window (under the lock): the configured limit, else one nothing reaches."""
+        if self._token_window is None:
+            self._token_window = RollingWindow(self._tokens_per_minute or 10_000_000, self._rate_window)
+        return self._token_window
+
+    def _admit(self, arrived: float, n: int, tokens: int) -> tuple[Admission, str] | None:
+        """Count ``n`` images and ``tokens`` against the limits at ``arrived``: None when admitted
+        (or there is no limit), else the refusal and what ran out ("images" or "tokens")."""
         with self._lock:
-            if self._images_per_minute is None:
+            token_window = self._tokens()
+            if self._images_per_minute is not None and self._window is None:
+                self._window = RollingWindow(self._images_per_minute, self._rate_window)
+            image_wait = self._window.wait(arrived, n) if self._window is not None else 0.0
+            token_wait = token_window.wait(arrived, tokens) if self._tokens_per_minute else 0.0
+            if image_wait == 0 and token_wait == 0:
+                token_window.admit(arrived, tokens)
+                if self._window is not None:
+                    self._window.admit(arrived, n)
                 self._arrivals.append((arrived, n))
                 return None
-            if self._window is None:
-                self._window = RollingWindow(self._images_per_minute, self._rate_window)
-            admission = self._window.admit(arrived, n)
-            if admission.admitted:
-                self._arrivals.append((arrived, n))
-            else:
-                self._rate_limited += 1
-            return admission
+            self._rate_limited += 1
+            if image_wait > 0 and self._window is not None:
+                return self._window.admit(arrived, n), "images"
+            return token_window.admit(arrived, tokens), "tokens"
 
-    def _rate_limited_response(self, admission: Admission, model: str) -> web.Response:
+    def _rate_limited_response(self, admission: Admission, limited: str, model: str) -> web.Response:
         wait = max(1, math.ceil(admission.retry_after))
+        per = "images per minute (ipm)" if limited == "images" else "tokens per min (TPM)"
         return self._error(
             429,
-            f"Rate limit reached for {model} in organization org-fake on images per minute (ipm): "
+            f"Rate limit reached for {model} in organization org-fake on {per}: "
             f"Limit {admission.limit}, Used {admission.used}, Requested {admission.requested}. "
             f"Please try again in {wait}s. Visit https://platform.openai.com/account/rate-limits to "
             "learn more.",
@@ -466,9 +502,11 @@ class FakeImagesAPI:
         """
         if authorized:  # a refusal for the limit comes at once, before any work
             n = parsed.body.get("n") if parsed.error is None else None
-            admission = self._admit(arrived, n if isinstance(n, int) and n > 0 else 1)
-            if admission is not None and not admission.admitted:
-                return self._rate_limited_response(admission, model or "unknown")
+            n = n if isinstance(n, int) and n > 0 else 1
+            tokens = request_tokens(parsed.body, parsed.files) if parsed.error is None else 0
+            refused = self._admit(arrived, n, tokens)
+            if refused is not None:
+                return self._rate_limited_response(*refused, model or "unknown")
         if self.latency > 0:
             await asyncio.sleep(self.latency)
         if not authorized:
