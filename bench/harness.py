@@ -3,7 +3,9 @@
 What runs is what production runs: ``create_bot()`` built from environment variables (as
 tests/conftest.py does), its cogs, discord.py's interaction parsing and dispatch, the job pipeline,
 SQLite on disk, and the Images API client talking HTTP to the fake Images API (tests/fakeapi, in
-a child process: see bench/fakeproc.py). Only Discord is simulated, by SimCord.
+a child process: see bench/fakeproc.py). Only Discord is simulated, by SimCord. With
+``Settings(bot="peer")`` the same harness drives the BASELINE peer-shaped bot (bench/peer_bot.py)
+instead, built from the same environment, so that both are measured the same way.
 
 Two things differ from the test suite, on purpose:
 
@@ -174,7 +176,7 @@ class LagProbe:
         )
 
 
-_OWN_CODE = (f"{ROOT}/bot/", f"{ROOT}/cogs/")
+_OWN_CODE = (f"{ROOT}/bot/", f"{ROOT}/cogs/", f"{ROOT}/bench/peer_bot.py")
 
 
 def _where(frame: FrameType | None) -> str:
@@ -268,7 +270,8 @@ class DiscordRecorder:
         blobs = backend.cdn._blobs
         before = len(blobs)
         self.calls += 1
-        route = f"{method} /{parts[0]}/…/{parts[-1]}" if len(parts) > 2 else f"{method} {path}"
+        last = "{token}" if kind == "webhook" and len(parts) == 3 else parts[-1]
+        route = f"{method} /{parts[0]}/…/{last}" if len(parts) > 2 else f"{method} {path}"
         self.by_route[route] = self.by_route.get(route, 0) + 1
         try:
             result = self._original(backend, method, path, **kwargs)
@@ -302,6 +305,33 @@ class DiscordRecorder:
 # -- the harness -----------------------------------------------------------------------------------
 
 
+def _build_bot(which: str) -> Any:
+    """The bot to drive, built from the environment: ours as ``python -m bot`` builds it, or the peer."""
+    if which == "ours":
+        from bot import create_bot
+
+        return create_bot()
+    if which == "peer":
+        from bench.peer_bot import create_peer_bot
+
+        return create_peer_bot()
+    raise ValueError(f"unknown bot {which!r}: choose from {', '.join(BOTS)}")
+
+
+async def _release(bot: Any) -> None:
+    """Close what SimCord's shutdown leaves open: ours' Images API client and store, the peer's session."""
+    release = getattr(bot, "release", None)
+    if release is not None:
+        await release()
+        return
+    images = getattr(bot, "images", None)
+    if images is not None:
+        await images.aclose()
+    store = getattr(bot, "store", None)
+    if store is not None:
+        await store.close()
+
+
 @dataclass
 class Settings:
     latency: float = 2.0  # the fake's answer time, seconds
@@ -309,6 +339,12 @@ class Settings:
     rate_window: float = 60.0  # the fake's window; OPENAI_RATE_WINDOW_SECONDS too, when set in env
     members: int = 10
     env: dict[str, str] = field(default_factory=dict)  # extra/overriding bot environment variables
+    #: which bot to drive: "ours" (``bot.create_bot()``) or "peer" (the BASELINE peer-shaped bot of
+    #: bench/peer_bot.py, built from the same environment); everything else is the same
+    bot: str = "ours"
+
+
+BOTS = {"ours": "this bot", "peer": "BASELINE peer-shaped bot"}
 
 
 class Harness:
@@ -356,9 +392,7 @@ class Harness:
         }
         os.environ.update(self.bot_env)
 
-        from bot import create_bot
-
-        self.bot = create_bot()
+        self.bot = _build_bot(s.bot)
         self.env = simcord.Env(self.bot, settle_timeout=60.0)
         await self.env.start()
         guild = self.env.create_guild(name="Bench")
@@ -391,10 +425,7 @@ class Harness:
                 with contextlib.suppress(Exception):
                     await self.env.shutdown()
             if self.bot is not None:  # as conftest does: SimCord's shutdown doesn't close the bot
-                await self.bot.images.aclose()
-                store = getattr(self.bot, "store", None)
-                if store is not None:
-                    await store.close()
+                await _release(self.bot)
         finally:
             if self.fake is not None:
                 self.fake.stop()
