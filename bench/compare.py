@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness
-from bench.harness import Harness, Settings, percentile
+from bench.harness import Harness, Settings, percentile, rss_mb
 from bench.ratelimit import ideal_span
 from bench.result import Result
 
@@ -99,7 +99,7 @@ async def _measure(case: dict[str, Any]) -> dict[str, Any]:
         h.fake_set("images_per_minute", case["budget"])  # the measured run starts on an empty window
         assert h.recorder is not None and h.probe is not None
         calls_before, routes_before = h.recorder.calls, dict(h.recorder.by_route)
-        rss_before = _rss_now()
+        rss_before = rss_mb()
         cpu_start, start, start_monotonic = time.process_time(), time.perf_counter(), time.monotonic()
         deadline = start + case["deadline"]
         sent, groups = [], []
@@ -151,14 +151,6 @@ async def _acknowledged(sent: Sequence[Any], deadline: float) -> None:
     give_up = min(deadline, time.perf_counter() + 5)
     while any(s.acked is None for s in sent) and time.perf_counter() < give_up:
         await asyncio.sleep(0.01)
-
-
-def _rss_now() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024 / MB
-    return float("nan")
 
 
 async def _run_case(case: dict[str, Any]) -> dict[str, Any]:

@@ -92,6 +92,18 @@ def bot_reads(variable: str) -> bool:
 # -- statistics ------------------------------------------------------------------------------------
 
 
+def rss_mb() -> float:
+    """This process's resident memory now, in MiB (NaN where /proc isn't there)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q``-th percentile (0-100), linear between closest ranks; NaN for no values."""
     if not values:

@@ -33,21 +33,13 @@ from pathlib import Path
 from typing import Any
 
 from bench import harness
-from bench.harness import Harness, Settings
+from bench.harness import Harness, Settings, rss_mb
 from bench.result import Result
 
 MB = 1024 * 1024
 ROOT = Path(__file__).resolve().parent.parent
 #: as the Dockerfile sets them
 MALLOC_ENV = {"MALLOC_ARENA_MAX": "2", "MALLOC_MMAP_THRESHOLD_": "131072"}
-
-
-def _rss_now() -> float:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024 / MB
-    return float("nan")
 
 
 def _rss_peak() -> float:
@@ -74,7 +66,7 @@ async def _measure(jobs: int, latency: float, traced: bool) -> dict[str, Any]:
             h.prepare_slash(m, "imagine", prompt=f"a lighthouse at dawn, #{i}", n=4, size="1536x1024")
             for i, m in enumerate(h.members)
         ]
-        rss_before = _rss_now()
+        rss_before = rss_mb()
         peak_before = _rss_peak()
         if traced:
             tracemalloc.start()

@@ -287,9 +287,9 @@ class ImagesClient:
         """One request: send, read, parse. The body is held against the response budget while it is
         read and parsed, then only its images (until the job releases its holding)."""
         own = holding if holding is not None else self.holding()  # a call outside any job: its own
-        held = [0]  # bytes this attempt holds, as _send took them and as parsing changes them
+        held = 0  # bytes this attempt holds: its body's, then its images'
         try:
-            status, response_headers, raw = await self._send(url, payload, own, held)
+            status, response_headers, raw, held = await self._send(url, payload, own)
             if not 200 <= status < 300:
                 raise error_from_response(status, raw, response_headers, secrets=(self._api_key,))
             request_id = header(response_headers, "x-request-id")
@@ -297,11 +297,11 @@ class ImagesClient:
             del raw  # the images are decoded: the body goes now, not after any url downloads
             images = await self._materialise(parsed.items, status=status, request_id=request_id)
             if own is not None:
-                own.adjust(held[0], sum(len(image.data) for image in images))
-                held[0] = 0
+                own.adjust(held, sum(len(image.data) for image in images))
+                held = 0
         finally:
             if own is not None:
-                own.adjust(held[0], 0)  # failed: nothing of this attempt stays
+                own.adjust(held, 0)  # failed: nothing of this attempt stays
                 if holding is None:
                     own.release()
         return ImageResult(
@@ -315,9 +315,10 @@ class ImagesClient:
         )
 
     async def _send(
-        self, url: str, payload: Payload, holding: Holding | None, held: list[int]
-    ) -> tuple[int, CIMultiDict[str], bytes | bytearray]:
-        """POST and read the whole answer; a success body only once the budget has room for it."""
+        self, url: str, payload: Payload, holding: Holding | None
+    ) -> tuple[int, CIMultiDict[str], bytes | bytearray, int]:
+        """POST and read the whole answer: status, headers, body, and the bytes taken from the
+        budget for it (a success body is read only once the budget has room for it)."""
         kind, body = payload
         kwargs: dict[str, Any] = {"json": body} if kind == "json" else {"data": body}
         try:
@@ -327,12 +328,16 @@ class ImagesClient:
                 response_headers = CIMultiDict(response.headers)
                 if not 200 <= response.status < 300:
                     raw = await _read_capped(response.content, _MAX_ERROR_BODY)
-                    return response.status, response_headers, raw
-                if holding is not None:
-                    expected = response.content_length or _UNKNOWN_BODY_BYTES
-                    await holding.take(expected)
-                    held[0] = expected
-                return response.status, response_headers, await _read_body(response)
+                    return response.status, response_headers, raw, 0
+                if holding is None:
+                    return response.status, response_headers, await _read_body(response), 0
+                expected = response.content_length or _UNKNOWN_BODY_BYTES
+                await holding.take(expected)
+                try:
+                    return response.status, response_headers, await _read_body(response), expected
+                except BaseException:
+                    holding.adjust(expected, 0)
+                    raise
         except TimeoutError:
             raise APITimeout(message=f"no complete response within {self._timeout.total}s") from None
         except (aiohttp.ClientError, OSError) as exc:

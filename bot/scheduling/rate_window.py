@@ -136,18 +136,14 @@ class RateWindow:
                 left = int(info.remaining_tokens // per_image)
             else:  # nothing known of a request's tokens yet: only "none left" is sure
                 left = 0 if info.remaining_tokens <= 0 else ours
-
             caps.append(_UpstreamCap(left, now + info.reset_tokens))
-        tighter = [cap for cap in caps if cap.images < ours]
-        if tighter:
-            cap = min(tighter, key=lambda c: c.images)
-            if self._cap is None or cap.images < self._cap.images or self._cap.until <= now:
-                log.info(
-                    "upstream reports %d image(s) left until %.1fs from now", cap.images, cap.until - now
-                )
-            self._cap = cap
-        else:
-            self._cap = None
+        tighter = min((cap for cap in caps if cap.images < ours), key=lambda c: c.images, default=None)
+        current = self._current_cap(now)
+        if tighter is not None and (current is None or tighter.images < current.images):
+            log.info(
+                "upstream reports %d image(s) left until %.1fs from now", tighter.images, tighter.until - now
+            )
+        self._cap = tighter
 
     def _learn_account_limit(self, info: RateLimitInfo) -> None:
         """The account's own limits, in images per window, when they are below the configured one:
