@@ -159,6 +159,15 @@ class ImageBot(commands.Bot):
                     allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
                 )
 
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """Read the server's quotas ahead of its first command (see ``bot.store.ledger``)."""
+        try:
+            await self.store.warm(guild.id, now=utcnow())
+        except Exception:  # only a head start: the first reservation reads them anyway
+            log.warning("could not read server %s's quotas ahead of time", guild.id, exc_info=True)
+
+    on_guild_join = on_guild_available
+
     async def close(self) -> None:
         """Stop taking jobs, let running ones finish (SHUTDOWN_GRACE_SECONDS), refund the rest, close."""
         self.model_refresh.cancel()

@@ -27,6 +27,7 @@ from bot.views import cancel_view
 
 WORKING = "⏳"
 RESERVE_BEFORE_ACK = 0.05  # seconds a reservation may take before the interaction is acknowledged first
+REFUSAL_BEFORE_ACK = 1.5  # the same when a refusal is foreseen: it is worth waiting for to keep it private
 
 
 class JobFlow:
@@ -43,15 +44,32 @@ class JobFlow:
         )
 
     async def _reserve_then_acknowledge(self, interaction: discord.Interaction, job: Job) -> Claim:
-        """Reserve quota, then acknowledge; a refusal in that time is private.
+        """Admit and reserve quota, and acknowledge; a refusal is private whenever it can be.
 
-        The reservation normally takes a millisecond or two. If it hasn't finished within
-        RESERVE_BEFORE_ACK (a burst queueing on the database, another process holding its lock),
-        the interaction is acknowledged first so it never misses Discord's 3 seconds; a refusal
-        then replaces the "thinking…" placeholder instead.
+        Discord wants an acknowledgement within 3 seconds and members want it at once, but the
+        reservation is a database write that queues behind every other one in a burst. So the
+        order depends on what the store's ledger (this process's last reading of the member's quota,
+        no I/O) foresees:
+        - the job fits: acknowledge at once, then write the reservation — still before anything is
+          downloaded or sent upstream, so nothing is ever spent without one, and a crash in between
+          has charged nothing. Only another process using the same quota meanwhile can make it fail
+          now; the refusal then replaces the "thinking…" placeholder.
+        - the ledger doesn't know the server yet: reserve first so a refusal is private, waiting at
+          most RESERVE_BEFORE_ACK before acknowledging anyway.
+        - it doesn't fit: the database confirms the refusal (another process may have given quota
+          back), waiting up to REFUSAL_BEFORE_ACK — well inside Discord's 3 seconds — to keep it private.
         """
-        reserving = asyncio.ensure_future(self.runner.reserve(job))
-        done, _ = await asyncio.wait({reserving}, timeout=RESERVE_BEFORE_ACK)
+        admitted = self.runner.admit(job)  # too many jobs, shutting down: private, nothing held
+        if admitted.expected:
+            try:
+                await interaction.response.defer(thinking=True)
+            except BaseException:
+                self.runner.withdraw(admitted, job)
+                raise
+            return await self.runner.reserve(job, admitted)
+        reserving = asyncio.ensure_future(self.runner.reserve(job, admitted))
+        wait = REFUSAL_BEFORE_ACK if admitted.refusal_foreseen else RESERVE_BEFORE_ACK
+        done, _ = await asyncio.wait({reserving}, timeout=wait)
         if done:
             claim = reserving.result()  # a refusal raises here, still before the acknowledgement
         try:

@@ -114,6 +114,15 @@ class Claim:
         return self.reservation.id
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A job let into the queue, and whether its reservation is expected to succeed (see ledger.py)."""
+
+    ticket: Ticket
+    expected: bool
+    refusal_foreseen: bool = False
+
+
 class CancelResult(enum.Enum):
     CANCELLED = "cancelled"
     NOT_OWNER = "not_owner"
@@ -147,12 +156,31 @@ class JobRunner:
         digest = hashlib.blake2b(str(user_id).encode(), key=self._user_key, digest_size=16)
         return "u-" + digest.hexdigest()
 
-    async def reserve(self, job: Job) -> Claim:
-        """Admit the job (per-user cap) and hold its images against the user's quota.
+    def admit(self, job: Job) -> Admitted:
+        """Admit the job (per-user cap) and foresee its reservation, without I/O.
+
+        Raises TooManyJobs or ShuttingDown with nothing held. Pass the result to ``reserve``, or
+        give it back with ``withdraw``.
+        """
+        ticket = self._scheduler.admit((job.guild_id, job.user_id))
+        ledger = self._store.ledger
+        forecast = ledger.forecast(job.guild_id, job.user_id, job.n, now=self._clock())
+        if forecast:
+            ledger.pend(job.guild_id, job.user_id, job.n)
+        return Admitted(ticket, expected=forecast is True, refusal_foreseen=forecast is False)
+
+    def withdraw(self, admitted: Admitted, job: Job) -> None:
+        """Give back an admission whose job will not be reserved."""
+        admitted.ticket.close()
+        if admitted.expected:
+            self._store.ledger.unpend(job.guild_id, job.user_id, job.n)
+
+    async def reserve(self, job: Job, admitted: Admitted | None = None) -> Claim:
+        """Hold the job's images against the user's quota (admitting it first if not yet admitted).
 
         Raises TooManyJobs, ShuttingDown or QuotaExceeded with nothing held.
         """
-        ticket = self._scheduler.admit((job.guild_id, job.user_id))
+        admitted = admitted or self.admit(job)
         try:
             reservation = await self._store.reserve(
                 job.guild_id,
@@ -164,9 +192,11 @@ class JobRunner:
                 details=job.recipe.to_details(),
             )
         except BaseException:
-            ticket.close()
+            self.withdraw(admitted, job)
             raise
-        return Claim(reservation, ticket)
+        if admitted.expected:
+            self._store.ledger.unpend(job.guild_id, job.user_id, job.n)
+        return Claim(reservation, admitted.ticket)
 
     async def release(self, claim: Claim) -> None:
         """Give a claim back in full (the job never ran)."""

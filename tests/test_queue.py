@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import discord
 import pytest
 
 from bot.store import QuotaPolicy, Store
@@ -161,9 +162,9 @@ def slow_reservations(world, monkeypatch):
     """Reservations that take 0.3 s, as when a burst queues on the database."""
     original = world.bot.jobs.reserve
 
-    async def slow(job):
+    async def slow(job, admitted=None):
         await asyncio.sleep(0.3)
-        return await original(job)
+        return await original(job, admitted)
 
     monkeypatch.setattr(world.bot.jobs, "reserve", slow)
 
@@ -182,3 +183,71 @@ async def test_a_refusal_after_a_slow_reservation_replaces_the_placeholder(world
     assert not answered_privately(result)  # acknowledged before the refusal was known
     assert "gives you no images today" in answer_text(result) and "/admin quota grant" in answer_text(result)
     assert api.requests == []
+
+
+@pytest.fixture
+def order_of_events(world, monkeypatch):
+    """What happens first for each command: the acknowledgement or the reservation's end."""
+    events: list[str] = []
+    store_reserve = world.bot.store.reserve
+    defer = discord.InteractionResponse.defer
+
+    async def reserve(*args, **kwargs):
+        try:
+            return await store_reserve(*args, **kwargs)
+        finally:
+            events.append("reserved")
+
+    async def acknowledge(self, *args, **kwargs):
+        events.append("acknowledged")
+        return await defer(self, *args, **kwargs)
+
+    monkeypatch.setattr(world.bot.store, "reserve", reserve)
+    monkeypatch.setattr(discord.InteractionResponse, "defer", acknowledge)
+    return events
+
+
+async def settled(world) -> None:
+    """Let the bot take in the server it was just added to (it reads the server's quotas then)."""
+    await world.alice.slash(world.channel, "quota")
+
+
+async def test_a_server_is_read_when_the_bot_meets_it(world, api):
+    await settled(world)
+
+    assert world.bot.store.ledger.knows(world.guild.id, datetime.now(UTC))
+
+
+async def test_a_job_foreseen_to_fit_is_acknowledged_before_its_reservation(world, api, order_of_events):
+    await settled(world)
+
+    result = await world.bob.slash(world.channel, "imagine", prompt="a lighthouse")
+
+    assert order_of_events == ["acknowledged", "reserved"]
+    assert len(await images_of(result.response.message)) == 1
+    assert (await quota_of(world.bot, world.guild, world.bob)).used == 1
+
+
+async def test_in_a_server_not_read_yet_the_reservation_comes_first(world, api, order_of_events):
+    await settled(world)
+    world.bot.store.ledger.forget()
+
+    await world.bob.slash(world.channel, "imagine", prompt="a lighthouse")
+
+    assert order_of_events == ["reserved", "acknowledged"]
+    assert world.bot.store.ledger.knows(world.guild.id, datetime.now(UTC))  # read with the reservation
+
+
+@pytest.mark.bot_env(DEFAULT_QUOTA="1")
+async def test_a_refusal_foreseen_is_confirmed_by_the_database_and_stays_private(
+    world, api, order_of_events, slow_reservations
+):
+    await world.alice.slash(world.channel, "imagine", prompt="the only one")
+    order_of_events.clear()
+    assert world.bot.store.ledger.knows(world.guild.id, datetime.now(UTC))
+
+    refused = await world.alice.slash(world.channel, "imagine", prompt="one more")
+
+    assert order_of_events == ["reserved"]  # the database said no; nothing was acknowledged
+    assert answered_privately(refused) and "used all 1 image of your quota today" in answer_text(refused)
+    assert len(api.requests) == 1

@@ -214,13 +214,28 @@ async def statuses(
 ) -> dict[int, QuotaStatus]:
     """Quota status of ``user_id`` (always present in the result), or of every user of the guild
     who has usage, reservations or grants this period or a limit override."""
+    everyone, found = await snapshot(db, guild_id, default, now, user_id)
+    if user_id is not None and user_id not in found:
+        found[user_id] = replace(everyone, user_id=user_id)
+    return found
+
+
+async def snapshot(
+    db: aiosqlite.Connection,
+    guild_id: int,
+    default: QuotaPolicy,
+    now: datetime,
+    user_id: int | None = None,
+) -> tuple[QuotaStatus, dict[int, QuotaStatus]]:
+    """The status of a member with nothing recorded this period (``user_id`` 0), and of every member
+    (or just ``user_id``) with usage, reservations, grants or an override."""
     ctx = await _context(db, guild_id, default, now)
     params = {"guild": guild_id, "start": to_micros(ctx.start), "user": user_id}
     usage = {uid: (int(used), int(held)) for uid, used, held in await db.execute_fetchall(_USAGE_SQL, params)}
     grants = {uid: int(total) for uid, total in await db.execute_fetchall(_GRANTS_SQL, params)}
     overrides = {uid: int(lim) for uid, lim in await db.execute_fetchall(_OVERRIDES_SQL, params)}
-    users = {user_id} if user_id is not None else usage.keys() | grants.keys() | overrides.keys()
-    return {
+    everyone = _make_status(guild_id, 0, ctx, override=None, granted=0, used=0, reserved=0)
+    found = {
         uid: _make_status(
             guild_id,
             uid,
@@ -230,8 +245,9 @@ async def statuses(
             used=usage.get(uid, (0, 0))[0],
             reserved=usage.get(uid, (0, 0))[1],
         )
-        for uid in users
+        for uid in usage.keys() | grants.keys() | overrides.keys()
     }
+    return everyone, found
 
 
 async def status(

@@ -24,7 +24,7 @@ import logging
 import os
 import secrets as _secrets
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -33,6 +33,7 @@ import aiosqlite
 
 from bot.store import quotas
 from bot.store.database import Database
+from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS, Migration
 from bot.store.periods import Period, as_utc, from_micros, to_micros, validate_period
 from bot.store.quotas import (
@@ -68,6 +69,7 @@ class Store:
         self._default = default_policy
         self._owner = owner
         self._secrets: dict[str, bytes] = {}
+        self.ledger = Ledger()  # what this process last read of each member's quota (see ledger.py)
 
     @classmethod
     async def open(
@@ -132,7 +134,10 @@ class Store:
             )
             return policy
 
-        return await self._database.write(run)
+        try:
+            return await self._database.write(run)
+        finally:
+            self.ledger.forget(guild_id)
 
     async def set_user_limit(self, guild_id: int, user_id: int, limit: int | None) -> None:
         """Override one user's limit (the period stays the server's); ``None`` removes the override."""
@@ -153,7 +158,10 @@ class Store:
                     (guild_id, user_id, limit),
                 )
 
-        await self._database.write(run)
+        try:
+            await self._database.write(run)
+        finally:
+            self.ledger.forget(guild_id)
 
     async def grant(self, guild_id: int, user_id: int, amount: int, *, now: datetime) -> QuotaStatus:
         """Give the user ``amount`` extra images for the current period only."""
@@ -169,7 +177,9 @@ class Store:
             )
             return await quotas.status(db, guild_id, user_id, self._default, now)
 
-        return await self._database.write(run)
+        status = await self._database.write(run)
+        self.ledger.learn(status)
+        return status
 
     async def reset_usage(self, guild_id: int, user_id: int, *, now: datetime) -> QuotaStatus:
         """Forget the images the user was charged so far; jobs in flight stay reserved (and are charged
@@ -186,7 +196,9 @@ class Store:
             )
             return await quotas.status(db, guild_id, user_id, self._default, now)
 
-        return await self._database.write(run)
+        status = await self._database.write(run)
+        self.ledger.learn(status)
+        return status
 
     # --- reading quotas ---
 
@@ -195,6 +207,18 @@ class Store:
         check_id("user_id", user_id)
         as_utc(now)
         return await self._database.read(lambda db: quotas.status(db, guild_id, user_id, self._default, now))
+
+    async def warm(self, guild_id: int, *, now: datetime) -> None:
+        """Read the server's quotas into the ledger (if it isn't there), so its first commands are
+        foreseen too, not only those after its first reservation."""
+        check_id("guild_id", guild_id)
+        if self.ledger.knows(guild_id, now):
+            return
+        everyone, found = await self._database.read(
+            lambda db: quotas.snapshot(db, guild_id, self._default, now)
+        )
+        if not self.ledger.knows(guild_id, now):  # a reservation may have loaded it meanwhile
+            self.ledger.load(everyone, found)
 
     async def guild_overview(self, guild_id: int, *, now: datetime, limit: int = 25) -> list[QuotaStatus]:
         """Users with usage, reservations or grants this period or a limit override; most used first."""
@@ -232,8 +256,15 @@ class Store:
         at = to_micros(now)
         created = from_micros(at)
 
+        loaded: list[tuple[QuotaStatus, dict[int, QuotaStatus]]] = []
+
         async def run(db: aiosqlite.Connection) -> Reservation:
-            before = await quotas.status(db, guild_id, user_id, self._default, now)
+            if self.ledger.knows(guild_id, now):
+                before = await quotas.status(db, guild_id, user_id, self._default, now)
+            else:  # the whole server in one read, so the next members' commands are foreseen
+                everyone, found = await quotas.snapshot(db, guild_id, self._default, now)
+                loaded.append((everyone, found))
+                before = found.get(user_id) or replace(everyone, user_id=user_id)
             if amount > before.remaining:
                 raise QuotaExceeded(before, amount)
             cursor = await db.execute(
@@ -250,7 +281,16 @@ class Store:
         async def undo(db: aiosqlite.Connection, reservation: Reservation) -> None:
             await self._finish(db, reservation.id, REFUNDED, 0, at)
 
-        return await self._database.write(run, undo=undo)
+        try:
+            reservation = await self._database.write(run, undo=undo)
+        except QuotaExceeded as refused:
+            self._learned(refused.status)
+            raise
+        finally:
+            for everyone, found in loaded:
+                self.ledger.load(everyone, found)
+        self._learned(reservation.status_after)
+        return reservation
 
     async def settle(self, reservation_id: int, charged: int, *, now: datetime) -> None:
         """Charge ``charged`` (0..amount) images of a reservation and release the rest.
@@ -269,8 +309,9 @@ class Store:
             if charged > amount:
                 raise ValueError(f"charged ({charged}) is more than the reservation's amount ({amount})")
             await self._finish(db, reservation_id, COMMITTED, charged, at)
+            return await self._status_for_ledger(db, row[0], row[1], now)
 
-        await self._database.write(run)
+        self._learned(await self._database.write(run))
 
     async def refund(self, reservation_id: int, *, now: datetime, notice_owed: bool = False) -> None:
         """Release a reservation entirely. Idempotent; does nothing if it was already settled.
@@ -280,13 +321,28 @@ class Store:
         check_id("reservation_id", reservation_id)
         at = to_micros(now)
 
-        async def run(db: aiosqlite.Connection) -> None:
-            if await quotas.job_row(db, reservation_id) is None:
+        async def run(db: aiosqlite.Connection) -> QuotaStatus | None:
+            row = await quotas.job_row(db, reservation_id)
+            if row is None:
                 raise ValueError(f"no reservation with id {reservation_id}")
             if await self._finish(db, reservation_id, REFUNDED, 0, at) and notice_owed:
                 await db.execute("UPDATE jobs SET notice_owed = 1 WHERE id = ?", (reservation_id,))
+            return await self._status_for_ledger(db, row[0], row[1], now)
 
-        await self._database.write(run)
+        self._learned(await self._database.write(run))
+
+    async def _status_for_ledger(
+        self, db: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime
+    ) -> QuotaStatus | None:
+        """The member's status after a write, when the ledger follows their server."""
+        if not self.ledger.knows(guild_id, now):
+            return None
+        return await quotas.status(db, guild_id, user_id, self._default, now)
+
+    def _learned(self, status: QuotaStatus | None) -> QuotaStatus | None:
+        if status is not None:
+            self.ledger.learn(status)
+        return status
 
     async def owed_notices(self) -> list[tuple[int, int | None, int]]:
         """(job id, channel id, user id) of refunded jobs whose owners are still to be told; clears them."""
@@ -352,6 +408,7 @@ class Store:
             ]
 
         refunded = await self._database.write(run)
+        self.ledger.forget()
         if refunded:
             log.info("refunded %d reservation(s) left unfinished by a previous run", len(refunded))
         return refunded
