@@ -64,3 +64,30 @@ def test_the_queue_serves_in_the_reference_order_whatever_happens(operations):
             waiting.remove(item)
         assert queue.order() == reference_order(waiting, last_served)
         assert len(queue) == len(waiting)
+
+
+def test_a_parked_member_is_skipped_until_unparked_and_keeps_their_place():
+    queue: FairQueue[Item] = FairQueue()
+    for item in [Item("a", 0), Item("a", 1), Item("b", 2), Item("c", 3)]:
+        queue.push(item)
+
+    queue.park("a")
+    assert queue.peek().seq == 2
+    assert [i.seq for i in queue.order()] == [0, 2, 3, 1]  # still shown where round-robin puts them
+    assert queue.pop().seq == 2
+
+    queue.unpark("a")
+    assert [queue.pop().seq for _ in range(3)] == [0, 3, 1]
+
+
+def test_a_parked_member_who_leaves_is_no_longer_parked():
+    queue: FairQueue[Item] = FairQueue()
+    only = Item("a", 0)
+    queue.push(only)
+    queue.park("a")
+    assert queue.peek() is None and len(queue) == 1
+
+    assert queue.remove(only)
+    assert queue.parked == frozenset() and len(queue) == 0
+    queue.push(Item("a", 1))
+    assert queue.peek().seq == 1

@@ -195,3 +195,32 @@ async def test_a_long_queue_costs_each_job_a_bounded_number_of_place_updates(mon
     assert all(places[-1] == 0 for places in shown.values())
     assert all(places[1] <= places[0] // 2 for places in shown.values() if len(places) == 3)
     assert sum(len(places) for places in shown.values()) <= 3 * len(tickets)
+
+
+async def test_a_member_arriving_after_a_backlog_finds_part_of_the_window_still_there():
+    limiter, upstream = scheduler(images_per_minute=10, window=2.0, margin=0.05), Upstream(latency=0.0)
+    alice, bob = limiter.admit("alice"), limiter.admit("bob")
+    backlog = [asyncio.ensure_future(alice.gate(1, upstream.request(f"a{i}"))) for i in range(20)]
+    await asyncio.sleep(0.05)
+
+    arrived = asyncio.get_running_loop().time()
+    await bob.gate(1, upstream.request("b"))
+
+    bob_started = dict(upstream.started)["b"]
+    assert bob_started - arrived < 1.0  # without a share, alice's backlog takes the window: ~1.95 s
+    for task in backlog:
+        task.cancel()
+    await asyncio.gather(*backlog, return_exceptions=True)
+
+
+async def test_a_member_alone_gets_the_whole_window_as_soon_as_without_a_share():
+    limiter, upstream = scheduler(images_per_minute=10, window=1.0, margin=0.05), Upstream(latency=0.0)
+    alice = limiter.admit("alice")
+    start = asyncio.get_running_loop().time()
+
+    await asyncio.gather(*(alice.gate(1, upstream.request(f"a{i}")) for i in range(15)))
+
+    times = sorted(when - start for _, when in upstream.started)
+    assert sum(t < 1.0 for t in times) == 10  # a whole window's worth within the first window
+    assert times[-1] < 1.05 + 0.5  # and the rest as soon as the window frees (the window itself waits)
+    assert limiter.share.delay("alice", 1) >= 0  # bookkeeping still works after the run

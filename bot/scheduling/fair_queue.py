@@ -1,8 +1,10 @@
 """The fair order of waiting upstream requests: round-robin between members, O(log n) per change.
 
 Whoever was served longest ago goes first (members never served before, in arrival order), and each
-member's own requests in their order. A heap of members keyed by (last turn served, their first
-waiting request's arrival) gives the head in O(log n); stale heap entries are skipped by version.
+member's own requests in their order. A member can be parked (their share of the window is used for
+now): they keep their place in ``order`` but ``peek`` skips them until unparked. A heap of
+members keyed by (last turn served, their first waiting request's arrival) gives the head in
+O(log n); stale heap entries are skipped by version.
 Nothing here imports discord or asyncio.
 """
 
@@ -36,6 +38,7 @@ class FairQueue(Generic[W]):
         self._last_served: dict[Hashable, int] = {}
         self._turns = itertools.count()
         self._size = 0
+        self._parked: set[Hashable] = set()
 
     def __len__(self) -> int:
         return self._size
@@ -79,6 +82,22 @@ class FairQueue(Generic[W]):
             self._size -= 1
         return True
 
+    def park(self, user: Hashable) -> None:
+        """Skip ``user``'s requests in ``peek`` and ``pop`` until ``unpark``."""
+        if user in self._by_user and user not in self._parked:
+            self._parked.add(user)
+            self._version[user] += 1  # their heap entry goes stale
+
+    def unpark(self, user: Hashable) -> None:
+        if user in self._parked:
+            self._parked.discard(user)
+            if user in self._by_user:
+                self._index(user)
+
+    @property
+    def parked(self) -> frozenset[Hashable]:
+        return frozenset(self._parked)
+
     def order(self) -> list[W]:
         """Every waiting item in serving order (O(n log m) for m members; for showing places)."""
         users = sorted(self._by_user, key=self._key)
@@ -94,6 +113,7 @@ class FairQueue(Generic[W]):
             self._index(user)
         else:
             del self._by_user[user]
+            self._parked.discard(user)
             self._version[user] += 1  # versions only grow: an old entry can never look current
 
     def _key(self, user: Hashable) -> tuple[int, int]:
@@ -102,4 +122,5 @@ class FairQueue(Generic[W]):
     def _index(self, user: Hashable) -> None:
         version = self._version.get(user, 0) + 1
         self._version[user] = version
-        heapq.heappush(self._heap, (*self._key(user), version, user))
+        if user not in self._parked:
+            heapq.heappush(self._heap, (*self._key(user), version, user))

@@ -5,7 +5,9 @@
   else caps requests in flight: at any upstream latency the window is what keeps the account
   under its limit (the process's memory is protected by the client's response budget).
 - Fairness: waiting requests are served round-robin between members (``FairQueue``); each member
-  may have ``max_jobs_per_user`` jobs queued or running (``Admission``).
+  may have ``max_jobs_per_user`` jobs queued or running (``Admission``), and draws on their own
+  share of the window (``MemberShare``): a member whose share is used for now is parked — the
+  next member goes first — until it has refilled.
 - Only the head of the fair queue waits for capacity: one dispatcher task, alive while requests
   wait, waits on the requests in flight or on the timer until the window frees, and hands out
   turns; each waiting request sleeps until its turn is handed to it (its sleep is cancelled), so an
@@ -19,6 +21,7 @@ Nothing here imports discord.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
@@ -29,6 +32,7 @@ from bot.images import RateLimited, RateLimitInfo
 
 from .admission import Admission
 from .fair_queue import FairQueue
+from .member_share import DEFAULT_SHARE, MemberShare
 from .progress import PositionCallback, Progress
 from .rate_window import RateWindow
 
@@ -115,13 +119,16 @@ class Scheduler:
         window: float = 60.0,
         margin: float | None = None,
         clock: Callable[[], float] | None = None,
+        member_share: float = DEFAULT_SHARE,
     ) -> None:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1 (or None: no cap)")
         self.max_concurrency = max_concurrency
-        self.rate = RateWindow(
-            images_per_minute, window, margin, clock or (lambda: asyncio.get_running_loop().time())
-        )
+        clock = clock or (lambda: asyncio.get_running_loop().time())
+        self._clock = clock
+        self.rate = RateWindow(images_per_minute, window, margin, clock)
+        self.share = MemberShare(lambda: self.rate.images_per_minute, window, clock, member_share)
+        self._parked: list[tuple[float, int, Hashable]] = []  # (until, tie-break, member)
         self.admission = Admission(max_jobs_per_user)
         self._in_flight: set[asyncio.Task[object]] = set()
         self._queue: FairQueue[_Waiter] = FairQueue()
@@ -209,16 +216,36 @@ class Scheduler:
 
     async def _dispatch(self) -> None:
         """Hand out turns while requests wait: the head's, whenever capacity allows it."""
-        while (head := self._queue.peek()) is not None:
-            delay = self._delay(head.images)
-            if delay == 0:
-                self._take(head)
-                continue
+        while len(self._queue):
+            self._unpark_ready()
+            head = self._queue.peek()
+            delay: float | None
+            if head is None:  # everyone waiting is parked
+                delay = self._parked[0][0] - self._clock()
+            else:
+                until_share = self.share.delay(head.user, head.images)
+                if until_share > 0:
+                    self._queue.park(head.user)
+                    heapq.heappush(self._parked, (self._clock() + until_share, head.seq, head.user))
+                    continue
+                delay = self._delay(head.images)
+                if delay == 0:
+                    self._take(head)
+                    continue
+                if self._parked:
+                    unpark_in = self._parked[0][0] - self._clock()
+                    delay = unpark_in if delay is None else min(delay, unpark_in)
             self._doorbell = asyncio.ensure_future(asyncio.sleep(_UNTIL_WOKEN))
             tasks = {t for t in self._in_flight if not t.done()} | {self._doorbell}
             await asyncio.wait(tasks, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
             self._doorbell.cancel()
             self._doorbell = None
+
+    def _unpark_ready(self) -> None:
+        now = self._clock()
+        while self._parked and self._parked[0][0] <= now:
+            _, _, user = heapq.heappop(self._parked)
+            self._queue.unpark(user)
 
     def _delay(self, images: int) -> float | None:
         """0 if a request of ``images`` may go now; seconds until it may; None while all slots are busy."""
@@ -230,6 +257,7 @@ class Scheduler:
         """Give the head its turn: count its images and start its request, in one step."""
         self._queue.pop()
         self.rate.record(waiter.images)
+        self.share.record(waiter.user, waiter.images)
         waiter.request = asyncio.ensure_future(waiter.attempt())
         self._in_flight.add(waiter.request)
         waiter.request.add_done_callback(self._in_flight.discard)
