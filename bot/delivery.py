@@ -217,9 +217,14 @@ def _failed(error: Exception) -> DeliveryFailed:
     return DeliveryFailed(None, f"{type(error).__name__} while talking to Discord")
 
 
+def file_budget(target: Target) -> int:
+    """The bytes one file (or one message's files together) may have at ``target``."""
+    return max(target.upload_limit - REQUEST_OVERHEAD, 1)
+
+
 async def post(target: Target, delivery: Delivery) -> int:
     """Post the delivery; returns how many images reached the channel (only those are charged)."""
-    budget = max(target.upload_limit - REQUEST_OVERHEAD, 1)
+    budget = file_budget(target)
     files = await asyncio.to_thread(_fit_files, delivery, budget)
     groups = batches([len(data) for data, _ in files], budget)
     posted = 0

@@ -18,7 +18,7 @@ import functools
 import discord
 
 from bot import intake
-from bot.delivery import InteractionTarget, ReplyTarget, post
+from bot.delivery import InteractionTarget, ReplyTarget, file_budget, post
 from bot.images import ModelRegistry
 from bot.jobs import Claim, Job, JobRunner, Prepare
 from bot.recipes import Fit, Inputs, Recipe, checked
@@ -40,7 +40,12 @@ class JobFlow:
         claim = await self._reserve_then_acknowledge(interaction, job)
         target = InteractionTarget(interaction, asyncio.get_running_loop().time())
         await self.runner.run(
-            job, claim, functools.partial(post, target), prepare, on_queue=QueueDisplay(interaction, claim.id)
+            job,
+            claim,
+            functools.partial(post, target),
+            prepare,
+            on_queue=QueueDisplay(interaction, claim.id),
+            file_budget=file_budget(target),
         )
 
     async def _reserve_then_acknowledge(self, interaction: discord.Interaction, job: Job) -> Claim:
@@ -124,11 +129,13 @@ class JobFlow:
             job = Job(message.guild.id, message.channel.id, message.author.id, recipe)
             claim = await self.runner.reserve(job)
             reacted = await _react(message.add_reaction(WORKING))
+            target = ReplyTarget(message)
             await self.runner.run(
                 job,
                 claim,
-                functools.partial(post, ReplyTarget(message)),
+                functools.partial(post, target),
                 intake.prepare(recipe, spec, [attachment]),
+                file_budget=file_budget(target),
             )
         except Exception as error:  # error_text logs bugs with an id the member can quote
             await _reply(message, error_text(error))

@@ -235,10 +235,13 @@ class JobRunner:
         deliver: Deliver,
         prepare: Prepare | None = None,
         on_queue: PositionCallback | None = None,
+        file_budget: int | None = None,
     ) -> Outcome:
         """Make and deliver the images; charge what was delivered; refund everything on failure.
 
-        ``on_queue`` is told the job's place while it waits for the shared upstream limiter.
+        ``on_queue`` is told the job's place while it waits for the shared upstream limiter;
+        ``file_budget`` is the bytes a file may have where the images go (a larger PNG is asked for
+        as WebP, see ``recipes.compact_output``).
         """
         reservation, ticket = claim.reservation, claim.ticket
         ticket.on_position = on_queue
@@ -255,7 +258,9 @@ class JobRunner:
                 if inputs.images:  # kept so Redo works later without re-downloading anything
                     await self._store.save_inputs(reservation.id, inputs.as_rows())
             spec = self._models.get(job.recipe.model)
-            made = await self._make_images(job, spec, to_request(job.recipe, inputs, spec), ticket, holding)
+            made = await self._make_images(
+                job, spec, to_request(job.recipe, inputs, spec, file_budget=file_budget), ticket, holding
+            )
             if made.cost is not None:  # money spent upstream, whatever happens to the delivery
                 await self._store.record_cost(reservation.id, made.cost.usd, exact=made.cost.exact)
             images = made.images

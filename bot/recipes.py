@@ -19,6 +19,7 @@ from bot.images import (
     ModelRegistry,
     ModelSpec,
     VariationRequest,
+    parse_wxh,
     validate_edit,
     validate_generation,
     validate_variation,
@@ -155,8 +156,35 @@ def checked(recipe: Recipe, models: ModelRegistry, *, on: date | None = None) ->
     )
 
 
-def to_request(recipe: Recipe, inputs: Inputs, spec: ModelSpec) -> UpstreamRequest:
-    """The Images API request for a checked recipe, its fitted inputs and its model's row."""
+#: bytes per pixel of a PNG the Images API returns, on the large side (photo-like images: ~2; noise: 3)
+PNG_BYTES_PER_PIXEL = {False: 2.0, True: 2.7}  # opaque, transparent
+#: the WebP quality asked for when a PNG would not fit the channel's upload limit
+COMPACT_COMPRESSION = 90
+
+
+def compact_output(recipe: Recipe, spec: ModelSpec, file_budget: int | None) -> tuple[str | None, int | None]:
+    """(output_format, output_compression) to ask upstream for: the member's choice, or — when they
+    chose none and a PNG of this size would likely exceed the channel's upload limit per file —
+    WebP at COMPACT_COMPRESSION, so the result needn't be decoded and re-encoded before posting."""
+    if recipe.output_format is not None or file_budget is None or "webp" not in spec.output_formats:
+        return recipe.output_format, None
+    size = recipe.size or spec.default_size
+    width, height = parse_wxh(size) or (1536, 1024)  # "auto": the larger standard size
+    transparent = recipe.background == "transparent"
+    if width * height * PNG_BYTES_PER_PIXEL[transparent] <= file_budget:
+        return None, None
+    return "webp", COMPACT_COMPRESSION
+
+
+def to_request(
+    recipe: Recipe, inputs: Inputs, spec: ModelSpec, *, file_budget: int | None = None
+) -> UpstreamRequest:
+    """The Images API request for a checked recipe, its fitted inputs and its model's row.
+
+    ``file_budget``: the bytes one file may have in the channel the result goes to (see
+    ``compact_output``); None: whatever the model returns by default.
+    """
+    output_format, compression = compact_output(recipe, spec, file_budget)
     if recipe.kind == "imagine":
         return GenerateRequest(
             model=recipe.model,
@@ -166,7 +194,8 @@ def to_request(recipe: Recipe, inputs: Inputs, spec: ModelSpec) -> UpstreamReque
             quality=recipe.quality,
             style=recipe.style,
             background=recipe.background,
-            output_format=recipe.output_format,
+            output_format=output_format,
+            output_compression=compression,
             complexity=recipe.complexity,
             frame_count=recipe.frames,
         )
@@ -184,5 +213,7 @@ def to_request(recipe: Recipe, inputs: Inputs, spec: ModelSpec) -> UpstreamReque
         size=recipe.size,
         quality=recipe.quality,
         background=recipe.background,
+        output_format=output_format,
+        output_compression=compression,
         complexity=recipe.complexity,
     )

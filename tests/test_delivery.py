@@ -85,3 +85,24 @@ async def test_a_result_ready_after_the_interaction_expired_goes_to_the_channel(
     assert message.content.startswith(f"{world.alice.mention}, your result is ready")
     assert len(await images_of(message)) == 1
     assert (await quota_of(world.bot, world.guild, world.alice)).used == 1
+
+
+async def test_where_a_png_would_not_fit_the_image_is_asked_for_as_webp(world, api, upload_limit):
+    upload_limit(1024 * 1024)  # a 1024x1024 PNG is about 2 MB
+
+    await world.alice.slash(world.channel, "imagine", prompt="a harbour", size="1024x1024")
+
+    sent = api.requests[0].json
+    assert (sent["output_format"], sent["output_compression"]) == ("webp", 90)
+    message = world.channel.last_message
+    assert [a.filename.rsplit(".", 1)[1] for a in message.attachments] == ["webp"]
+
+
+async def test_where_a_png_fits_or_the_member_chose_a_format_nothing_is_changed(world, api, upload_limit):
+    await world.alice.slash(world.channel, "imagine", prompt="a harbour", size="1024x1024")
+    upload_limit(1024 * 1024)
+    await world.alice.slash(world.channel, "imagine", prompt="a harbour", size="1024x1024", format="png")
+
+    roomy, chosen = (request.json for request in api.requests)
+    assert "output_format" not in roomy and "output_compression" not in roomy
+    assert chosen["output_format"] == "png" and "output_compression" not in chosen

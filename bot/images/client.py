@@ -483,11 +483,12 @@ _GENERATION_OPTIONS = (
     "style",
     "background",
     "output_format",
+    "output_compression",
     "complexity",
     "frame_count",
     "user",
 )
-_EDIT_OPTIONS = ("size", "quality", "background", "output_format", "complexity", "user")
+_EDIT_OPTIONS = ("size", "quality", "background", "output_format", "output_compression", "complexity", "user")
 _VARIATION_OPTIONS = ("size", "user")
 
 
@@ -535,6 +536,7 @@ def _optional_fields(spec: ModelSpec, **values: str | int | None) -> dict[str, A
         "style": bool(spec.styles),
         "background": bool(spec.backgrounds),
         "output_format": bool(spec.output_formats),
+        "output_compression": bool(spec.output_formats) and values.get("output_format") in ("jpeg", "webp"),
         "complexity": bool(spec.complexities),
         "frame_count": spec.gif is not None and values.get("output_format") == "gif",
         "user": True,

@@ -39,6 +39,7 @@ class GenerateRequest:
     style: str | None = None
     background: str | None = None
     output_format: str | None = None
+    output_compression: int | None = None  # 0-100, with output_format jpeg or webp
     complexity: str | None = None
     #: frames of an animated GIF (sent as ``frame_count`` with ``output_format="gif"``)
     frame_count: int | None = None
@@ -58,6 +59,7 @@ class EditRequest:
     quality: str | None = None
     background: str | None = None
     output_format: str | None = None
+    output_compression: int | None = None  # 0-100, with output_format jpeg or webp
     complexity: str | None = None
     user: str | None = None
 
