@@ -22,7 +22,7 @@ import discord
 from bot.errors import DeliveryFailed
 from bot.imaging import encode_to_fit
 from bot.jobs import Delivery
-from bot.messages import describe_error, plural, quota_line, shorten
+from bot.messages import describe_error, echo, plural, quota_line, shorten
 from bot.views import result_view
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,7 @@ def result_embed(delivery: Delivery, owner: discord.abc.User) -> discord.Embed:
     prompt = recipe.prompt
     label = "Guided by" if recipe.kind == "vary" else "Prompt"
     embed = discord.Embed(
-        description=f"**{label}:** {shorten(prompt, PROMPT_PREVIEW)}" if prompt else None,
+        description=f"**{label}:** {echo(prompt, PROMPT_PREVIEW)}" if prompt else None,
         colour=discord.Colour.blurple(),
     )
     embed.set_author(name=f"{owner.display_name}'s {noun(delivery)}", icon_url=owner.display_avatar.url)
@@ -156,9 +156,7 @@ def result_embed(delivery: Delivery, owner: discord.abc.User) -> discord.Embed:
     if recipe.background and recipe.background != "auto":
         embed.add_field(name="Background", value=recipe.background)
     if delivery.revised_prompt:
-        embed.add_field(
-            name="Revised prompt", value=shorten(delivery.revised_prompt, FIELD_LIMIT), inline=False
-        )
+        embed.add_field(name="Revised prompt", value=echo(delivery.revised_prompt, FIELD_LIMIT), inline=False)
     if delivery.failures:
         made, asked = len(delivery.images), delivery.job.n
         reason = describe_error(delivery.failures[0])

@@ -9,6 +9,7 @@ which is just text).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
@@ -57,6 +58,29 @@ def shorten(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` characters, ending in an ellipsis when cut."""
     text = text.strip()
     return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
+
+
+#: every character Discord reads as markup: markdown, spoilers, quotes, headings and lists, masked
+#: links (``[..](..)``), mentions and custom emoji (``<@..>``, ``@everyone``), and links (``https:``)
+_MARKUP_CHARACTER = re.compile(r"([\\*_~|`>#\-+\[\]()<@:.!=])")
+
+
+def echo(text: str, limit: int | None = None) -> str:
+    """What a member typed, shown exactly as typed: every markup character backslash-escaped, so no
+    link, mention, emoji or formatting renders; cut to ``limit`` characters (escapes included)
+    without leaving half an escape."""
+    escaped = _MARKUP_CHARACTER.sub(r"\\\1", text.strip())
+    if limit is None or len(escaped) <= limit:
+        return escaped
+    cut = escaped[: max(0, limit - 1)].rstrip()
+    if (len(cut) - len(cut.rstrip("\\"))) % 2:  # an escape cut in two
+        cut = cut[:-1]
+    return cut + "…"
+
+
+def code(text: str) -> str:
+    """``text`` in an inline code span (nothing renders inside one), which no backtick can close."""
+    return "`" + text.replace("`", "ˋ").replace("\n", " ") + "`"
 
 
 def megabytes(size: int) -> str:
@@ -108,7 +132,7 @@ def describe_error(error: BotError) -> str:
         case QuotaExceeded():
             return _quota_exceeded(error)
         case UnknownModel():
-            return f"`{error.name}` isn't a model this bot offers. Pick one of: {', '.join(error.known)}."
+            return f"{code(error.name)} isn't a model this bot offers. Pick one of: {', '.join(error.known)}."
         case EmptyPrompt():
             return "The prompt is empty: describe the image you want."
         case PromptTooLong():
@@ -122,12 +146,12 @@ def describe_error(error: BotError) -> str:
             return "`frames` makes an animated GIF: set `format` to `gif` too, or leave `frames` out."
         case OptionNotSupported() if error.reason:
             return (
-                f"{error.model} doesn't support {error.option} `{error.value}` with {error.reason}. "
+                f"{error.model} doesn't support {error.option} {code(str(error.value))} with {error.reason}. "
                 f"Allowed: {error.allowed_text}."
             )
         case OptionNotSupported():
             return (
-                f"{error.model} doesn't support {error.option} `{error.value}`. "
+                f"{error.model} doesn't support {error.option} {code(str(error.value))}. "
                 f"Allowed: {error.allowed_text}."
             )
         case EndpointNotSupported():

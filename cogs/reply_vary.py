@@ -17,7 +17,9 @@ from bot.flow import JobFlow
 
 _WHICH = re.compile(r"\b(?:image|img|picture|pic)\s*#?\s*(\d+)|#(\d+)", re.IGNORECASE)
 _COUNT = re.compile(r"(?<![\w#])x?(\d+)x?\b", re.IGNORECASE)
-_MENTION = re.compile(r"<@!?\d+>")
+#: Discord's markup, whose ids must never be read as a count or an image number: user, role and
+#: channel mentions, custom (animated) emoji, timestamps, slash-command mentions, server guide links
+_MARKUP = re.compile(r"<(?:@[!&]?\d+|#\d+|a?:\w+:\d+|t:-?\d+(?::[tTdDfFR])?|/[^<>:]+:\d+|id:\w+)>")
 
 HELP = (
     "Reply to a message that has an image and mention me to get variations of it: "
@@ -32,7 +34,7 @@ NO_INTENT = (
 
 def parse_request(text: str) -> tuple[int, int]:
     """(how many variations, which image, 1-based) from the text of a reply; defaults (1, 1)."""
-    text = _MENTION.sub(" ", text)
+    text = _MARKUP.sub(" ", text)
     which = 1
     found = _WHICH.search(text)
     if found:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.images import SafetyRejected
+from bot.messages import echo
 from tests.helpers import answer_text, answered_privately, images_of, quota_of
 
 
@@ -90,6 +93,8 @@ REFUSALS = [
     ({"model": "dall-e-2", "prompt": "x" * 1001}, ["1,001", "1,000"]),
     ({"model": "midjourney"}, ["midjourney", "gpt-image-2", "dall-e-3"]),
     ({"prompt": "   "}, ["empty"]),
+    ({"prompt": "\u200b\u200d\u2060 \ufeff"}, ["empty"]),  # zero-width characters only
+    ({"prompt": "\u3164\u2800\u0301"}, ["empty"]),  # a Hangul filler, blank Braille, a lone accent
     ({"size": "1000x1000"}, ["size", "multiples of 16"]),
 ]
 
@@ -149,3 +154,27 @@ async def test_a_safety_rejection_is_reported_as_one_and_costs_nothing(world, ap
     assert isinstance(world.env.errors[-1].original, SafetyRejected)
     status = await quota_of(world.bot, world.guild, world.alice)
     assert (status.used, status.reserved) == (0, 0)
+
+
+PHISHING = "[free nitro](https://evil.example) **now** @everyone <@&1456074443980800016> <:blob:1> || # hi"
+
+
+def unescaped(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+async def test_a_prompt_is_shown_exactly_as_typed_with_no_link_mention_or_formatting(world, api):
+    result = await world.alice.slash(world.channel, "imagine", prompt=PHISHING)
+
+    description = result.response.message.embeds[0].description
+    assert unescaped(description) == f"**Prompt:** {PHISHING}"
+    shown = description.removeprefix("**Prompt:** ")
+    assert re.search(r"(?<!\\)[\[\]()<>@*|#:]", shown) is None  # every markup character escaped
+    assert api.requests[0].json["prompt"] == PHISHING  # upstream gets the words as typed
+
+
+def test_an_echo_cut_short_never_ends_in_half_an_escape():
+    for limit in range(2, 40):
+        cut = echo("*" * 50, limit)
+        assert len(cut) <= limit and cut.endswith("…")
+        assert (len(cut[:-1]) - len(cut[:-1].rstrip("\\"))) % 2 == 0

@@ -26,6 +26,7 @@ from bot.images import (
     validate_variation,
 )
 from bot.images.pricing import PerImagePricing
+from bot.images.validation import has_visible_text
 
 MODELS = BUILTIN_MODELS
 get_model = BUILTIN_MODELS.get_model
@@ -464,3 +465,22 @@ def test_unpriced_combinations_are_none() -> None:
     spec = get_model("dall-e-3")
     assert isinstance(spec.pricing, PerImagePricing)
     assert spec.pricing.price("standard", "256x256") is None
+
+
+@pytest.mark.parametrize(
+    ("text", "visible"),
+    [
+        ("a cat", True),
+        ("\u200b", False),
+        ("\u200bcat\u200b", True),
+        ("é", True),
+        ("e\u0301", True),
+        ("\u0301", False),
+        ("\u3164", False),
+        ("🐈", True),
+        ("猫", True),
+        ("\u202e\u2066", False),
+    ],
+)
+def test_only_characters_that_show_make_a_prompt(text, visible):
+    assert has_visible_text(text) is visible

@@ -68,6 +68,12 @@ async def test_the_menu_on_a_message_without_an_image_explains_itself(world, api
         ("<@1> x2 please", (2, 1)),
         ("<@1> #3", (1, 3)),
         ("make 2 variations of pic 2 <@1>", (2, 2)),
+        ("<@1> vary this for <@&1456074443980800016>", (1, 1)),
+        ("<@1> post it in <#1456074443980800016>", (1, 1)),
+        ("<@1> 2 like <:blob:1456074443980800016> <a:dance:1456074443980800017>", (2, 1)),
+        ("<@1> by <t:1767225600:R>, image 2", (1, 2)),
+        ("<@1> as </imagine:1456074443980800016> would", (1, 1)),
+        ("<@1> see <id:guide>", (1, 1)),
     ],
 )
 def test_reply_requests_are_understood(text, expected):

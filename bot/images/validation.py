@@ -7,6 +7,7 @@ request omits it).
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from .catalogue import ModelSpec
@@ -109,9 +110,23 @@ def _check_endpoint(spec: ModelSpec, endpoint: str, supporting: tuple[str, ...])
         raise EndpointNotSupported(spec.name, endpoint, supporting)
 
 
+#: characters that draw nothing though Unicode calls them letters or symbols (Hangul fillers, the
+#: blank Braille pattern): the usual ways of typing an "invisible" message
+_BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+#: categories that draw nothing: format characters (zero-width space, joiners, direction marks),
+#: controls, separators, unassigned and private-use, and combining marks with nothing to combine with
+_BLANK_CATEGORIES = frozenset({"Cf", "Cc", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+
+
+def has_visible_text(text: str) -> bool:
+    """Whether ``text`` has at least one character that shows (a combining mark counts only on a
+    character that shows)."""
+    return any(ch not in _BLANK_GLYPHS and unicodedata.category(ch) not in _BLANK_CATEGORIES for ch in text)
+
+
 def _check_prompt(spec: ModelSpec, prompt: str) -> str:
     prompt = prompt.strip()
-    if not prompt:
+    if not has_visible_text(prompt):
         raise EmptyPrompt(spec.name)
     if len(prompt) > spec.max_prompt_chars:
         raise PromptTooLong(spec.name, len(prompt), spec.max_prompt_chars)
