@@ -98,7 +98,7 @@ class InteractionTarget(Target):
         mention = f"{self.user.mention}, your result is ready" + (f" — {content}" if content else ":")
         await channel.send(
             content=mention,
-            embed=embed,
+            embeds=[embed] if embed else [],
             files=files,
             view=view,
             allowed_mentions=discord.AllowedMentions(users=[self.user]),
@@ -125,7 +125,9 @@ class ReplyTarget(Target):
         files: list[discord.File],
         view: discord.ui.View,
     ) -> None:
-        await self.message.reply(content=content, embed=embed, files=files, view=view, mention_author=False)
+        await self.message.reply(
+            content=content, embeds=[embed] if embed else [], files=files, view=view, mention_author=False
+        )
 
 
 def noun(delivery: Delivery) -> str:

@@ -79,10 +79,11 @@ class VaryButton(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> VaryButton:
         button = cls(int(match["job"]), int(match["index"]))
-        button.item.label = item.label
+        if isinstance(item, discord.ui.Button):
+            button.item.label = item.label
         return button
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
@@ -110,9 +111,10 @@ class VarySelect(
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> VarySelect:
-        return cls(int(match["job"]), int(match["first"]), len(item.options))
+        options = item.options if isinstance(item, discord.ui.Select) else []
+        return cls(int(match["job"]), int(match["first"]), len(options))
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         return await _allowed(interaction)
@@ -135,7 +137,7 @@ class RedoButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"{PREFIX}
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> RedoButton:
         return cls(int(match["job"]))
 
@@ -162,7 +164,7 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"{PREFI
 
     @classmethod
     async def from_custom_id(
-        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]
+        cls, interaction: discord.Interaction, item: discord.ui.Item[Any], match: re.Match[str]
     ) -> CancelButton:
         return cls(int(match["job"]))
 

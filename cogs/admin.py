@@ -16,6 +16,7 @@ from bot.images import ModelRegistry
 from bot.jobs import utcnow
 from bot.messages import models_report, period_adjective, plural, quota_report
 from bot.store import PERIODS, Store
+from bot.store.periods import validate_period
 
 _PERIOD_CHOICES = [app_commands.Choice(name=p, value=p) for p in PERIODS]
 _NO_PINGS = discord.AllowedMentions.none()
@@ -34,7 +35,7 @@ class AdminCog(commands.Cog):
         self.store = store
         self.models = models
 
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:  # type: ignore[override]
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if not interaction.permissions.manage_guild:
             raise app_commands.MissingPermissions(["manage_guild"])
         return True
@@ -96,7 +97,7 @@ class AdminCog(commands.Cog):
         period: app_commands.Choice[str] | None = None,
     ) -> None:
         policy = await self.store.set_server_policy(
-            _guild(interaction), limit=limit, period=period.value if period else None
+            _guild(interaction), limit=limit, period=validate_period(period.value) if period else None
         )
         await _answer(
             interaction,

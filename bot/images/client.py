@@ -291,7 +291,7 @@ class ImagesClient:
         try:
             status, response_headers, raw, held = await self._send(url, payload, own)
             if not 200 <= status < 300:
-                raise error_from_response(status, raw, response_headers, secrets=(self._api_key,))
+                raise error_from_response(status, bytes(raw), response_headers, secrets=(self._api_key,))
             request_id = header(response_headers, "x-request-id")
             parsed = await self._parse(raw, status=status, request_id=request_id)
             del raw  # the images are decoded: the body goes now, not after any url downloads

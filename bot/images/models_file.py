@@ -210,7 +210,8 @@ def _gif(value: Any, like: ModelSpec) -> dict[str, Any]:
         return {"gif": None}
     _must(isinstance(value, bool | Mapping), f"false or a table of {_alternatives(_GIF_LIMITS)}", value)
     table = {} if value is True else value
-    rule = replace(like.gif or GifRule(), **_ints(table, _GIF_LIMITS))
+    changes: dict[str, Any] = _ints(table, _GIF_LIMITS)
+    rule = replace(like.gif or GifRule(), **changes)
     frames = (rule.min_frames, rule.default_frames, rule.max_frames)
     if not frames[0] <= frames[1] <= frames[2]:
         problem = f"needs min_frames <= default_frames <= max_frames (got {', '.join(map(str, frames))})"

@@ -162,10 +162,7 @@ def read_gif(data: bytes) -> Animation | None:
         raise
     except _PIL_ERRORS as error:
         raise ValueError(f"cannot decode the GIF: {error}") from error
-    transparent = any(
-        frame.mode == "RGBA" and frame.getchannel("A").getextrema()[0] < 255  # type: ignore[index]
-        for frame in frames
-    )
+    transparent = any(frame.mode == "RGBA" and _lowest_alpha(frame) < 255 for frame in frames)
     mode = "RGBA" if transparent else "RGB"
     frames = [frame if frame.mode == mode else frame.convert(mode) for frame in frames]
     palette = _shared_palette(frames, transparent)
@@ -247,3 +244,8 @@ def _indexed(
         indexed.paste(TRANSPARENT_INDEX, mask=frame.getchannel("A").point(_CLEAR, "1"))
         indexed.info["transparency"] = TRANSPARENT_INDEX
     return indexed
+
+
+def _lowest_alpha(frame: Image.Image) -> float:
+    low = frame.getchannel("A").getextrema()[0]  # one band: (min, max)
+    return low[0] if isinstance(low, tuple) else low

@@ -334,8 +334,8 @@ def _normalise(im: Image.Image) -> Image.Image:
 
 
 def _has_transparency(rgba: Image.Image) -> bool:
-    extrema = rgba.getextrema()
-    return extrema[3][0] < 255  # type: ignore[index]
+    low = rgba.getchannel("A").getextrema()[0]
+    return (low[0] if isinstance(low, tuple) else low) < 255
 
 
 def _to_8bit(im: Image.Image) -> Image.Image:
@@ -344,7 +344,7 @@ def _to_8bit(im: Image.Image) -> Image.Image:
         im = im.convert("I")
         low, high = 0.0, 65535.0
     else:
-        lo, hi = im.getextrema()  # type: ignore[misc]
+        lo, hi = im.getextrema()
         low, high = float(lo), float(hi)  # type: ignore[arg-type]
         if im.mode == "F" and low >= 0 and high <= 1.0:
             low, high = 0.0, 1.0

@@ -22,7 +22,7 @@ def validate_period(period: object) -> Period:
     """Return ``period`` if it is one of ``PERIODS``; raise ``ValueError`` otherwise."""
     if period not in PERIODS:
         raise ValueError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
-    return period  # type: ignore[return-value]
+    return period
 
 
 def as_utc(now: datetime) -> datetime:

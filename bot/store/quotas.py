@@ -263,4 +263,4 @@ async def job_row(db: aiosqlite.Connection, job_id: int) -> tuple[int, int, int,
             "SELECT guild_id, user_id, amount, state, created_at, charged FROM jobs WHERE id = ?", (job_id,)
         )
     )
-    return tuple(rows[0]) if rows else None  # type: ignore[return-value]
+    return tuple(rows[0]) if rows else None

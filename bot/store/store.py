@@ -301,7 +301,7 @@ class Store:
         check_int("charged", charged, 0, quotas.MAX_AMOUNT)
         at = to_micros(now)
 
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: aiosqlite.Connection) -> QuotaStatus | None:
             row = await quotas.job_row(db, reservation_id)
             if row is None:
                 raise ValueError(f"no reservation with id {reservation_id}")
