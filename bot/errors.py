@@ -36,3 +36,21 @@ class SourceUnavailable(UpstreamError):
         super().__init__(f"could not download {filename}: {detail}")
         self.filename = filename
         self.detail = detail
+
+
+class NothingToVary(UserInputError):
+    """The message a member pointed at has no image the bot can vary."""
+
+    def __init__(self, *, hidden: bool = False, from_menu: bool = False) -> None:
+        super().__init__("that message has no image to vary")
+        self.hidden = hidden  # it may have one, but the Message Content intent hides it
+        self.from_menu = from_menu
+
+
+class NoSuchImage(UserInputError):
+    """A reply asked for image ``asked`` of a message that has ``count``."""
+
+    def __init__(self, asked: int, count: int) -> None:
+        super().__init__(f"image {asked} asked for, the message has {count}")
+        self.asked = asked
+        self.count = count

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from bot.errors import BotError, DeliveryFailed, SourceUnavailable
+from bot.errors import BotError, DeliveryFailed, NoSuchImage, NothingToVary, SourceUnavailable
 from bot.images import (
     APIConnectionError,
     APITimeout,
@@ -81,6 +81,14 @@ def echo(text: str, limit: int | None = None) -> str:
 def code(text: str) -> str:
     """``text`` in an inline code span (nothing renders inside one), which no backtick can close."""
     return "`" + text.replace("`", "ˋ").replace("\n", " ") + "`"
+
+
+def reply_help(name: str) -> str:
+    """How the reply trigger works, for a member who mentioned the bot without an image."""
+    return (
+        "Reply to a message that has an image and mention me to get variations of it: "
+        f"`@{name}` for one, `@{name} 3` for three, `@{name} image 2` to pick the second image."
+    )
 
 
 def megabytes(size: int) -> str:
@@ -205,6 +213,23 @@ def describe_error(error: BotError) -> str:
                 "The bot is restarting, so this job was stopped before it finished. Try again in a minute. "
                 f"{NOTHING_CHARGED}"
             )
+        case NothingToVary(hidden=True):
+            return (
+                "I can't see other members' attachments here: my Message Content intent is off. Use the "
+                "**Vary image** menu instead (right-click the message › Apps › Vary image), or ask the "
+                "bot's operator to enable the intent."
+            )
+        case NothingToVary(from_menu=True):
+            return (
+                "That message has no image attachment to vary. Use the menu on a message with an image, "
+                "or upload one with /vary."
+            )
+        case NothingToVary():
+            return "That message has no image I can vary."
+        case NoSuchImage(count=1):
+            return "That message has 1 image; ask for image 1."
+        case NoSuchImage():
+            return f"That message has {error.count} images; ask for image 1 to {error.count}."
         case JobGone():
             return f"That result is too old for this button: run the command again. {NOTHING_CHARGED}"
     return f"{error} {NOTHING_CHARGED}"

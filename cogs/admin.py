@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot.images import ModelRegistry
 from bot.jobs import utcnow
-from bot.messages import models_report, period_adjective, plural, quota_report
+from bot.messages import echo, models_report, period_adjective, plural, quota_report
 from bot.store import PERIODS, Store
 from bot.store.periods import validate_period
 
@@ -112,7 +112,8 @@ class AdminCog(commands.Cog):
         now = utcnow()
         if user is not None:
             status = await self.store.status(guild_id, user.id, now=now)
-            await _answer(interaction, f"**{user.display_name}**\n" + quota_report(status, whose="They have"))
+            name = echo(user.display_name)
+            await _answer(interaction, f"**{name}**\n" + quota_report(status, whose="They have"))
             return
         policy, source = await self.store.server_policy(guild_id)
         origin = "set for this server" if source == "server" else "the bot's default"

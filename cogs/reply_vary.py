@@ -13,23 +13,16 @@ import discord
 from discord.ext import commands
 
 from bot import intake
+from bot.errors import NoSuchImage, NothingToVary
 from bot.flow import JobFlow
+from bot.messages import reply_help
+from bot.replies import error_text
 
 _WHICH = re.compile(r"\b(?:image|img|picture|pic)\s*#?\s*(\d+)|#(\d+)", re.IGNORECASE)
 _COUNT = re.compile(r"(?<![\w#])x?(\d+)x?\b", re.IGNORECASE)
 #: Discord's markup, whose ids must never be read as a count or an image number: user, role and
 #: channel mentions, custom (animated) emoji, timestamps, slash-command mentions, server guide links
 _MARKUP = re.compile(r"<(?:@[!&]?\d+|#\d+|a?:\w+:\d+|t:-?\d+(?::[tTdDfFR])?|/[^<>:]+:\d+|id:\w+)>")
-
-HELP = (
-    "Reply to a message that has an image and mention me to get variations of it: "
-    "`@{name}` for one, `@{name} 3` for three, `@{name} image 2` to pick the second image."
-)
-NO_INTENT = (
-    "I can't see other members' attachments here: my Message Content intent is off. Use the "
-    "**Vary image** menu instead (right-click the message › Apps › Vary image), or ask the bot's "
-    "operator to enable the intent."
-)
 
 
 def parse_request(text: str) -> tuple[int, int]:
@@ -58,22 +51,17 @@ class ReplyVaryCog(commands.Cog):
             return  # a reply to the bot without an explicit mention is conversation, not a request
         source = await self._source(message)
         if source is None:
-            await message.reply(HELP.format(name=me.display_name), mention_author=False)
+            await message.reply(reply_help(me.display_name), mention_author=False)
             return
         n, which = parse_request(message.content)
         images = [a for a in source.attachments if intake.looks_like_image(a)]
-        if not images:
-            hidden = not self.bot.intents.message_content and source.author.id != me.id
-            await message.reply(
-                NO_INTENT if hidden else "That message has no image I can vary.", mention_author=False
-            )
-            return
-        if which > len(images):
-            await message.reply(
-                f"That message has {len(images)} image{'s' if len(images) > 1 else ''}; "
-                f"ask for image 1{f' to {len(images)}' if len(images) > 1 else ''}.",
-                mention_author=False,
-            )
+        try:
+            if not images:
+                raise NothingToVary(hidden=not self.bot.intents.message_content and source.author.id != me.id)
+            if which > len(images):
+                raise NoSuchImage(which, len(images))
+        except (NothingToVary, NoSuchImage) as refused:
+            await message.reply(error_text(refused), mention_author=False)
             return
         await self.flow.vary_for_reply(message, images[which - 1], n=n)
 

@@ -14,6 +14,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot import choices, intake
+from bot.errors import NothingToVary
 from bot.flow import JobFlow
 
 
@@ -66,10 +67,5 @@ class VaryCog(commands.Cog):
     async def vary_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         images = [a for a in message.attachments if intake.looks_like_image(a)]
         if not images:
-            await interaction.response.send_message(
-                "That message has no image attachment to vary. Use the menu on a message with an image, "
-                "or upload one with /vary.",
-                ephemeral=True,
-            )
-            return
+            raise NothingToVary(from_menu=True)  # the error handler answers, privately
         await self.flow.vary_attachment(interaction, images[0])

@@ -130,3 +130,11 @@ async def test_quota_changes_are_scoped_to_the_server_they_were_made_in(world):
     assert "**0 images** left today" in answer_text(await carol_here.slash(world.channel, "quota"))
     there = answer_text(await carol_there.slash(other_channel, "quota"))
     assert "**5 images** left today" in there and "Extra granted" not in there
+
+
+async def test_a_members_name_is_shown_as_typed_with_no_link_or_formatting(world):
+    trickster = world.guild.add_member(world.env.create_user("[admin](https://evil.example)_x_"))
+
+    shown = answer_text(await world.admin.slash(world.channel, "admin quota show", user=trickster))
+
+    assert shown.startswith(r"**\[admin\]\(https\://evil\.example\)\_x\_**")

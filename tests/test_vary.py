@@ -6,8 +6,10 @@ import discord
 import pytest
 import simcord
 
+from bot.errors import NothingToVary
+from bot.messages import describe_error
 from bot.recipes import VARY_INSTRUCTION
-from cogs.reply_vary import NO_INTENT, parse_request
+from cogs.reply_vary import parse_request
 from tests.helpers import answer_text, answered_privately, decode, image_bytes, images_of, quota_of
 
 
@@ -126,8 +128,20 @@ async def test_without_the_intent_the_reply_trigger_explains_and_the_menu_still_
         upload = await bob.send(channel, "pic", attachments=[("a.png", image_bytes())])
 
         await alice.send(channel, f"{env.bot.user.mention} 2", reply_to=upload)
-        assert channel.last_message.content == NO_INTENT
+        assert channel.last_message.content == describe_error(NothingToVary(hidden=True))
         assert api.requests == []
 
         await alice.context_menu(channel, "Vary image", upload)
         assert len(channel.last_message.attachments) == 1
+
+
+async def test_asking_for_an_image_a_message_does_not_have_says_which_exist(world, api):
+    upload = await world.bob.send(
+        world.channel, "two", attachments=[("a.png", image_bytes()), ("b.png", image_bytes())]
+    )
+
+    await world.alice.send(world.channel, f"{world.bot.user.mention} image 3", reply_to=upload)
+
+    assert world.channel.last_message.content == "That message has 2 images; ask for image 1 to 2."
+    assert api.requests == []
+    assert (await quota_of(world.bot, world.guild, world.alice)).reserved == 0
