@@ -11,7 +11,7 @@ from collections.abc import Iterable
 import discord
 from discord import app_commands
 
-from bot.images import ModelRegistry, ModelSpec, suggest_sizes
+from bot.images import ModelRegistry, ModelSpec, parse_wxh, suggest_sizes
 from bot.recipes import Fit, today
 
 MAX_CHOICES = 25  # Discord's limit per autocomplete answer
@@ -86,9 +86,9 @@ def value_choices(values: Iterable[str], typed: str) -> list[app_commands.Choice
 def _size_label(size: str) -> str:
     if size in _SIZE_HINTS:
         return f"{size} ({_SIZE_HINTS[size]})"
-    width, _, height = size.partition("x")
-    if not (width.isdigit() and height.isdigit()):
+    parsed = parse_wxh(size)
+    if parsed is None:
         return size
-    w, h = int(width), int(height)
+    w, h = parsed
     shape = "square" if w == h else "landscape" if w > h else "portrait"
     return f"{size} ({shape})"

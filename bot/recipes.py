@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from bot.images import (
     EditRequest,
+    Fit,
     GenerateRequest,
     InputImage,
     ModelRegistry,
@@ -26,7 +27,6 @@ from bot.images import (
 )
 
 Kind = Literal["imagine", "edit", "vary"]
-Fit = Literal["crop", "pad"]
 UpstreamRequest = GenerateRequest | EditRequest | VariationRequest
 
 VARY_INSTRUCTION = (

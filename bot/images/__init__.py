@@ -1,12 +1,14 @@
 """The Images API layer: model rows, validation, lifecycle, typed client, errors, retry policy and
 prices. No discord import."""
 
+from ._response import detect_image_format
 from .builtin_models import BUILTIN_MODELS, DEFAULT_MODEL
 from .catalogue import ENDPOINTS, Endpoint, GifRule, ModelCatalogue, ModelSpec, Retirement
 from .client import ImagesClient
 from .costing import request_cost
 from .datatypes import (
     EditRequest,
+    Fit,
     GeneratedImage,
     GenerateRequest,
     ImageResult,
@@ -72,6 +74,7 @@ __all__ = [
     "EmptyPrompt",
     "Endpoint",
     "EndpointNotSupported",
+    "Fit",
     "GenerateRequest",
     "GeneratedImage",
     "GenerationOptions",
@@ -108,6 +111,7 @@ __all__ = [
     "VariationOptions",
     "VariationRequest",
     "decide_retry",
+    "detect_image_format",
     "error_from_response",
     "gif_size_allowed",
     "max_images",

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from .retry import RateLimitInfo
 
 __all__ = [
     "EditRequest",
+    "Fit",
     "GenerateRequest",
     "GeneratedImage",
     "ImageResult",
@@ -15,6 +17,11 @@ __all__ = [
     "Usage",
     "VariationRequest",
 ]
+
+
+Fit = Literal["crop", "pad"]
+"""How an input image is fitted to a model that needs a fixed shape: centre-crop, or pad with
+transparency."""
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 from PIL import Image
 
+from bot.images import Fit, parse_wxh
 from bot.images.catalogue import ModelSpec
 
 from .encoding import CONTENT_TYPES, EXTENSIONS, MIN_SIDE, lossy_under, png_under, scaled_sizes
@@ -28,7 +28,6 @@ from .placement import Placement
 
 __all__ = ["DEFAULT_MAX_SIDE", "Fit", "Fitted", "fit_image", "square_sizes", "target_side_for"]
 
-Fit = Literal["crop", "pad"]
 DEFAULT_MAX_SIDE = 2048
 JPEG_QUALITIES = (95, 90, 85, 75, 60)
 WEBP_QUALITIES = (95, 90, 80, 70, 60)
@@ -65,9 +64,9 @@ def square_sizes(spec: ModelSpec) -> tuple[int, ...]:
     """The square output sizes the model lists, largest first: (1024, 512, 256) for dall-e-2."""
     sides = set()
     for size in spec.sizes:
-        width, _, height = size.partition("x")
-        if width.isdigit() and width == height:
-            sides.add(int(width))
+        parsed = parse_wxh(size)
+        if parsed is not None and parsed[0] == parsed[1]:
+            sides.add(parsed[0])
     return tuple(sorted(sides, reverse=True))
 
 

@@ -20,6 +20,8 @@ from typing import IO
 
 from PIL import GifImagePlugin, Image, ImageFile, JpegImagePlugin, PngImagePlugin, WebPImagePlugin
 
+from bot.images import detect_image_format
+
 from .errors import CorruptImage, FileTooLarge, TooManyPixels, UnsupportedImageType
 
 try:  # Pillow wheels ship LittleCMS; a source build may not
@@ -68,14 +70,9 @@ def sniff(data: bytes) -> str:
     """What ``data`` is, from its magic bytes only: an accepted format, a name from ``SNIFFED_TYPES``,
     or ``"unknown"`` (empty input included)."""
     head = data[:64]
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "webp"
-    if head[:6] in (b"GIF87a", b"GIF89a"):
-        return "gif"
+    accepted = detect_image_format(head)  # the formats the Images API returns, told apart once
+    if accepted is not None:
+        return accepted
     if head[4:8] == b"ftyp":
         return _sniff_ftyp(data)
     binary: tuple[tuple[tuple[bytes, ...], str], ...] = (
