@@ -54,3 +54,16 @@ class NoSuchImage(UserInputError):
         super().__init__(f"image {asked} asked for, the message has {count}")
         self.asked = asked
         self.count = count
+
+
+class ControlRefused(UserInputError):
+    """A button or menu on a result can't do what was pressed; ``reason`` says why."""
+
+    NOT_ALLOWED = "not_allowed"  # the member may not use the bot's commands in this channel
+    IMAGE_GONE = "image_gone"  # the image the control refers to is no longer on the message
+    NOT_OWNER = "not_owner"  # only the member who asked may cancel a job
+    NOT_WAITING = "not_waiting"  # the job already started or finished
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 
-from bot.errors import BotError, DeliveryFailed, NoSuchImage, NothingToVary, SourceUnavailable
+from bot.errors import BotError, ControlRefused, DeliveryFailed, NoSuchImage, NothingToVary, SourceUnavailable
 from bot.images import (
     APIConnectionError,
     APITimeout,
@@ -230,6 +230,14 @@ def describe_error(error: BotError) -> str:
             return "That message has 1 image; ask for image 1."
         case NoSuchImage():
             return f"That message has {error.count} images; ask for image 1 to {error.count}."
+        case ControlRefused(reason=ControlRefused.NOT_ALLOWED):
+            return "You can't use this bot's commands in this channel, so you can't use its buttons here."
+        case ControlRefused(reason=ControlRefused.IMAGE_GONE):
+            return "That image is no longer on this message."
+        case ControlRefused(reason=ControlRefused.NOT_OWNER):
+            return "Only the member who asked for this job can cancel it."
+        case ControlRefused(reason=ControlRefused.NOT_WAITING):
+            return "That job has already started or finished, so it can't be cancelled."
         case JobGone():
             return f"That result is too old for this button: run the command again. {NOTHING_CHARGED}"
     return f"{error} {NOTHING_CHARGED}"

@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import discord
 
+from bot.errors import ControlRefused
 from bot.jobs import CancelResult
-from bot.replies import answer, report_error
+from bot.replies import report_error
 
 if TYPE_CHECKING:
     from bot.client import ImageBot
 
 PREFIX = "ib"
 MAX_BUTTONS = 4  # with Redo, one row of five; more images get a select instead
-NOT_ALLOWED = "You can't use this bot's commands in this channel, so you can't use its buttons here."
 
 
 def result_view(job_id: int, first: int, count: int, *, redo: bool) -> discord.ui.View:
@@ -41,7 +41,7 @@ def result_view(job_id: int, first: int, count: int, *, redo: bool) -> discord.u
 async def _allowed(interaction: discord.Interaction) -> bool:
     if interaction.guild_id is not None and interaction.permissions.use_application_commands:
         return True
-    await answer(interaction, NOT_ALLOWED)
+    await report_error(interaction, ControlRefused(ControlRefused.NOT_ALLOWED))
     return False
 
 
@@ -55,8 +55,7 @@ async def _vary_image(interaction: discord.Interaction, index: int) -> None:
         message = interaction.message
         attachments = message.attachments if message is not None else []
         if not 0 <= index < len(attachments):
-            await answer(interaction, "That image is no longer on this message.")
-            return
+            raise ControlRefused(ControlRefused.IMAGE_GONE)
         await _bot(interaction).flow.vary_attachment(interaction, attachments[index])
     except Exception as error:
         await report_error(interaction, error)
@@ -174,11 +173,9 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=rf"{PREFI
             if result is CancelResult.CANCELLED:
                 await interaction.response.defer()  # the job's own message now says it was cancelled
             elif result is CancelResult.NOT_OWNER:
-                await answer(interaction, "Only the member who asked for this job can cancel it.")
+                raise ControlRefused(ControlRefused.NOT_OWNER)
             else:
-                await answer(
-                    interaction, "That job has already started or finished, so it can't be cancelled."
-                )
+                raise ControlRefused(ControlRefused.NOT_WAITING)
         except Exception as error:
             await report_error(interaction, error)
 
