@@ -12,10 +12,11 @@ handler. Nothing here imports discord.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import hashlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
@@ -243,55 +244,90 @@ class JobRunner:
         ``file_budget`` is the bytes a file may have where the images go (a larger PNG is asked for
         as WebP, see ``recipes.compact_output``).
         """
-        reservation, ticket = claim.reservation, claim.ticket
-        ticket.on_position = on_queue
+        async with self._in_flight(job, claim, on_queue) as holding:
+            try:
+                inputs = await self._prepare(job, claim, prepare)
+                made = await self._generate(job, claim, inputs, holding, file_budget)
+                delivered = await self._deliver(job, claim, made, deliver)
+            except BaseException as error:
+                await self._refund_after(error, claim.reservation)
+                raise
+        return await self._settle(claim.reservation, delivered)
+
+    # --- the steps of run, in order ---
+
+    @contextlib.asynccontextmanager
+    async def _in_flight(
+        self, job: Job, claim: Claim, on_queue: PositionCallback | None
+    ) -> AsyncIterator[Holding | None]:
+        """The job counted as running (Cancel and shutdown find it here) and the bytes of its
+        answers held, for as long as it runs; afterwards its queue place is closed and its last
+        place update has landed, so the failure explanation that follows is never overwritten."""
+        claim.ticket.on_position = on_queue
         task = asyncio.current_task()
         assert task is not None
         self._running[claim.id] = (job, claim, task)
         holding = self._images.holding()  # the responses' bytes, held until the images are delivered
         try:
-            inputs = job.inputs
-            if inputs is None:
-                if prepare is None:
-                    raise ValueError("a job without inputs needs a prepare step")
-                inputs = await prepare()
-                if inputs.images:  # kept so Redo works later without re-downloading anything
-                    await self._store.save_inputs(reservation.id, inputs.as_rows())
-            spec = self._models.get(job.recipe.model)
-            made = await self._make_images(
-                job, spec, to_request(job.recipe, inputs, spec, file_budget=file_budget), ticket, holding
-            )
-            if made.cost is not None:  # money spent upstream, whatever happens to the delivery
-                await self._store.record_cost(reservation.id, made.cost.usd, exact=made.cost.exact)
-            images = made.images
-            projected = reservation.status_after.remaining + (reservation.amount - len(images))
-            await ticket.reports_done()  # a late queue update must not overwrite the result
-            delivered = await deliver(
-                Delivery(
-                    job=job,
-                    job_id=reservation.id,
-                    images=images,
-                    failures=made.failures,
-                    revised_prompt=made.revised_prompt,
-                    quota=reservation.status_after,
-                    remaining_after=projected,
-                )
-            )
-        except BaseException as error:
-            cancelled = isinstance(error, asyncio.CancelledError)
-            # Cancelled from outside (not by our shutdown), the process is going away and can't
-            # tell the owner any more: the next start tells them.
-            owed = cancelled and not self._stopping
-            await asyncio.shield(self._refund_quietly(reservation, notice_owed=owed))
-            if cancelled and self._stopping:  # our own shutdown withdrew it: report it as a failure
-                raise ShuttingDown() from None
-            raise
+            yield holding
         finally:
             if holding is not None:
                 holding.release()
-            ticket.close()
-            await ticket.reports_done()  # nor the explanation of a failure
+            claim.ticket.close()
+            await claim.ticket.reports_done()
             self._running.pop(claim.id, None)
+
+    async def _prepare(self, job: Job, claim: Claim, prepare: Prepare | None) -> Inputs:
+        """The job's input images: known up front, or downloaded and fitted now (kept for Redo)."""
+        if job.inputs is not None:
+            return job.inputs
+        if prepare is None:
+            raise ValueError("a job without inputs needs a prepare step")
+        inputs = await prepare()
+        if inputs.images:  # kept so Redo works later without re-downloading anything
+            await self._store.save_inputs(claim.id, inputs.as_rows())
+        return inputs
+
+    async def _generate(
+        self, job: Job, claim: Claim, inputs: Inputs, holding: Holding | None, file_budget: int | None
+    ) -> Made:
+        """The upstream call(s); what they cost is recorded whatever happens to the delivery."""
+        spec = self._models.get(job.recipe.model)
+        request = to_request(job.recipe, inputs, spec, file_budget=file_budget)
+        made = await self._make_images(job, spec, request, claim.ticket, holding)
+        if made.cost is not None:
+            await self._store.record_cost(claim.id, made.cost.usd, exact=made.cost.exact)
+        return made
+
+    async def _deliver(self, job: Job, claim: Claim, made: Made, deliver: Deliver) -> int:
+        """Hand the images to the Discord side; how many it posted."""
+        reservation = claim.reservation
+        projected = reservation.status_after.remaining + (reservation.amount - len(made.images))
+        await claim.ticket.reports_done()  # a late queue update must not overwrite the result
+        return await deliver(
+            Delivery(
+                job=job,
+                job_id=reservation.id,
+                images=made.images,
+                failures=made.failures,
+                revised_prompt=made.revised_prompt,
+                quota=reservation.status_after,
+                remaining_after=projected,
+            )
+        )
+
+    async def _refund_after(self, error: BaseException, reservation: Reservation) -> None:
+        """Any failure refunds the whole reservation (shielded: a cancelled job is refunded too)."""
+        cancelled = isinstance(error, asyncio.CancelledError)
+        # Cancelled from outside (not by our shutdown), the process is going away and can't tell
+        # the owner any more: the next start tells them.
+        owed = cancelled and not self._stopping
+        await asyncio.shield(self._refund_quietly(reservation, notice_owed=owed))
+        if cancelled and self._stopping:  # our own shutdown withdrew it: report it as a failure
+            raise ShuttingDown() from None
+
+    async def _settle(self, reservation: Reservation, delivered: int) -> Outcome:
+        """Charge what reached the channel; the rest of the reservation goes back."""
         charged = max(0, min(delivered, reservation.amount))
         await self._store.settle(reservation.id, charged, now=self._clock())
         log.info("job %s charged %d of %d image(s)", reservation.id, charged, reservation.amount)
