@@ -89,7 +89,7 @@ class ImageBot(commands.Bot):
             log.warning("refunded %d job(s) left unfinished by the previous run", len(unfinished))
         self._interrupted = [(job.channel_id, job.user_id) for job in unfinished]
         self._interrupted += [
-            (channel_id, user_id) for _, channel_id, user_id in await self.store.owed_notices()
+            (notice.channel_id, notice.user_id) for notice in await self.store.owed_notices()
         ]
         self.jobs = JobRunner(
             self.store,

@@ -343,9 +343,9 @@ class JobRunner:
     async def redo(self, job_id: int, *, guild_id: int, channel_id: int, user_id: int) -> Job:
         """The same recipe and inputs as job ``job_id``, as a new job for ``user_id``."""
         record = await self._store.job_details(job_id)
-        if record is None or record[0] != guild_id:
+        if record is None or record.guild_id != guild_id:
             raise JobGone(f"job {job_id} is unknown here")
-        recipe = Recipe.from_details(record[1])
+        recipe = Recipe.from_details(record.details)
         self._models.usable(recipe.model, today=self._clock().date())  # retired since: refused, free
         if recipe.kind == "imagine":
             return Job(guild_id, channel_id, user_id, recipe, Inputs())

@@ -19,6 +19,7 @@ from bot.errors import UserInputError
 from bot.store import (
     LATEST_VERSION,
     MIGRATIONS,
+    JobRecord,
     Migration,
     QuotaExceeded,
     QuotaPolicy,
@@ -769,7 +770,7 @@ async def test_job_details_and_inputs_are_kept_for_redo(db_path):
     await store.close()
 
     store = await Store.open(db_path, default_policy=QuotaPolicy(5, "day"))
-    assert await store.job_details(reservation.id) == (1, {"n": 1, "prompt": "a hat"})
+    assert await store.job_details(reservation.id) == JobRecord(1, {"n": 1, "prompt": "a hat"})
     assert await store.load_inputs(reservation.id) == [
         ("image", "image.png", "image/png", b"PNG1"),
         ("mask", "mask.png", "image/png", b"M"),

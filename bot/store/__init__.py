@@ -7,7 +7,7 @@ from bot.store.database import SchemaVersionError, StoreClosedError, StoreError
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 from bot.store.periods import PERIODS, Period, period_end, period_start
 from bot.store.quotas import MAX_AMOUNT, MAX_LIMIT, QuotaExceeded, QuotaPolicy, QuotaStatus, Reservation
-from bot.store.store import JobCost, Store
+from bot.store.store import JobCost, JobRecord, OwedNotice, Store
 
 __all__ = [
     "LATEST_VERSION",
@@ -16,7 +16,9 @@ __all__ = [
     "MIGRATIONS",
     "PERIODS",
     "JobCost",
+    "JobRecord",
     "Migration",
+    "OwedNotice",
     "Period",
     "QuotaExceeded",
     "QuotaPolicy",

@@ -56,6 +56,23 @@ SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
+class JobRecord:
+    """What a job was reserved with: its server and its recipe's details."""
+
+    guild_id: int
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OwedNotice:
+    """A refunded job whose owner is still to be told that nothing was charged."""
+
+    job_id: int
+    channel_id: int | None
+    user_id: int
+
+
+@dataclass(frozen=True)
 class JobCost:
     usd: float
     exact: bool
@@ -344,10 +361,10 @@ class Store:
             self.ledger.learn(status)
         return status
 
-    async def owed_notices(self) -> list[tuple[int, int | None, int]]:
-        """(job id, channel id, user id) of refunded jobs whose owners are still to be told; clears them."""
+    async def owed_notices(self) -> list[OwedNotice]:
+        """Refunded jobs whose owners are still to be told; clears them."""
 
-        async def run(db: aiosqlite.Connection) -> list[tuple[int, int | None, int]]:
+        async def run(db: aiosqlite.Connection) -> list[OwedNotice]:
             rows = list(
                 await db.execute_fetchall(
                     "SELECT id, channel_id, user_id FROM jobs "
@@ -358,7 +375,7 @@ class Store:
             await db.execute(
                 "UPDATE jobs SET notice_owed = 0 WHERE notice_owed = 1 AND owner = ?", (self._owner,)
             )
-            return [(int(r[0]), None if r[1] is None else int(r[1]), int(r[2])) for r in rows]
+            return [OwedNotice(int(r[0]), None if r[1] is None else int(r[1]), int(r[2])) for r in rows]
 
         return await self._database.write(run)
 
@@ -485,14 +502,14 @@ class Store:
 
         return await self._database.read(run)
 
-    async def job_details(self, job_id: int) -> tuple[int, dict[str, Any]] | None:
+    async def job_details(self, job_id: int) -> JobRecord | None:
         """The guild and the details a job was reserved with, or None if there is no such job."""
 
-        async def run(db: aiosqlite.Connection) -> tuple[int, dict[str, Any]] | None:
+        async def run(db: aiosqlite.Connection) -> JobRecord | None:
             rows = list(
                 await db.execute_fetchall("SELECT guild_id, details FROM jobs WHERE id = ?", (job_id,))
             )
-            return (int(rows[0][0]), json.loads(rows[0][1])) if rows else None
+            return JobRecord(int(rows[0][0]), json.loads(rows[0][1])) if rows else None
 
         return await self._database.read(run)
 
