@@ -273,14 +273,12 @@ class Store:
         at = to_micros(now)
         created = from_micros(at)
 
-        loaded: list[tuple[QuotaStatus, dict[int, QuotaStatus]]] = []
-
         async def run(db: aiosqlite.Connection) -> Reservation:
             if self.ledger.knows(guild_id, now):
                 before = await quotas.status(db, guild_id, user_id, self._default, now)
             else:  # the whole server in one read, so the next members' commands are foreseen
                 everyone, found = await quotas.snapshot(db, guild_id, self._default, now)
-                loaded.append((everyone, found))
+                self.ledger.load(everyone, found)  # read before this write: true whatever it becomes
                 before = found.get(user_id) or replace(everyone, user_id=user_id)
             if amount > before.remaining:
                 raise QuotaExceeded(before, amount)
@@ -303,9 +301,6 @@ class Store:
         except QuotaExceeded as refused:
             self._learned(refused.status)
             raise
-        finally:
-            for everyone, found in loaded:
-                self.ledger.load(everyone, found)
         self._learned(reservation.status_after)
         return reservation
 
