@@ -27,7 +27,9 @@ async def run(quick: bool, latency: float) -> Result:
         await h.warm_up()
         assert h.recorder is not None
         routes_before = dict(h.recorder.by_route)
-        reserves = h.time_calls(h.bot.store, "reserve")  # a diagnostic: the quota reservation (SQLite)
+        reserves = h.time_calls(
+            h.bot.services.store, "reserve"
+        )  # a diagnostic: the quota reservation (SQLite)
         start = time.perf_counter()
         sent = await h.burst(prepared)
         dispatched = time.perf_counter()

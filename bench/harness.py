@@ -1,6 +1,6 @@
 """Drive the real bot through SimCord's in-memory Discord on the REAL clock, and measure it.
 
-What runs is what production runs: ``create_bot()`` built from environment variables (as
+What runs is what production runs: ``bot.app.create_bot()`` built from environment variables (as
 tests/conftest.py does), its cogs, discord.py's interaction parsing and dispatch, the job pipeline,
 SQLite on disk, and the Images API client talking HTTP to the fake Images API (tests/fakeapi, in
 a child process: see bench/fakeproc.py). Only Discord is simulated, by SimCord. With
@@ -317,12 +317,12 @@ class DiscordRecorder:
 # -- the harness -----------------------------------------------------------------------------------
 
 
-def _build_bot(which: str) -> Any:
+async def _build_bot(which: str) -> Any:
     """The bot to drive, built from the environment: ours as ``python -m bot`` builds it, or the peer."""
     if which == "ours":
-        from bot import create_bot
+        from bot.app import create_bot
 
-        return create_bot()
+        return await create_bot()
     if which == "peer":
         from bench.peer_bot import create_peer_bot
 
@@ -331,17 +331,12 @@ def _build_bot(which: str) -> Any:
 
 
 async def _release(bot: Any) -> None:
-    """Close what SimCord's shutdown leaves open: ours' Images API client and store, the peer's session."""
+    """Close what SimCord's shutdown leaves open: ours' services, the peer's session."""
     release = getattr(bot, "release", None)
     if release is not None:
         await release()
         return
-    images = getattr(bot, "images", None)
-    if images is not None:
-        await images.aclose()
-    store = getattr(bot, "store", None)
-    if store is not None:
-        await store.close()
+    await bot.services.aclose()
 
 
 @dataclass
@@ -351,7 +346,7 @@ class Settings:
     rate_window: float = 60.0  # the fake's window; OPENAI_RATE_WINDOW_SECONDS too, when set in env
     members: int = 10
     env: dict[str, str] = field(default_factory=dict)  # extra/overriding bot environment variables
-    #: which bot to drive: "ours" (``bot.create_bot()``) or "peer" (the BASELINE peer-shaped bot of
+    #: which bot to drive: "ours" (``bot.app.create_bot()``) or "peer" (the BASELINE peer-shaped bot of
     #: bench/peer_bot.py, built from the same environment); everything else is the same
     bot: str = "ours"
 
@@ -404,7 +399,7 @@ class Harness:
         }
         os.environ.update(self.bot_env)
 
-        self.bot = _build_bot(s.bot)
+        self.bot = await _build_bot(s.bot)
         self.env = simcord.Env(self.bot, settle_timeout=60.0)
         await self.env.start()
         guild = self.env.create_guild(name="Bench")
@@ -604,7 +599,7 @@ class Harness:
         """Errors SimCord saw the bot raise that are not domain errors (BotError) — bugs."""
         assert self.env is not None
         from bot.errors import BotError
-        from bot.replies import _unwrap
+        from bot.ui.error_handler import _unwrap
 
         found = []
         for error in self.env.errors:

@@ -42,7 +42,7 @@ def _median_time(work: Callable[[], object], runs: int) -> tuple[float, object]:
 async def run(quick: bool, latency: float) -> Result:
     from bot.images import BUILTIN_MODELS
     from bot.imaging import decode, fit_image, target_side_for
-    from bot.intake import intake_limit
+    from bot.ui.attachments import intake_limit
 
     runs = 3 if quick else 9
     spec = BUILTIN_MODELS.get_model("dall-e-2")

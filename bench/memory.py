@@ -82,8 +82,8 @@ async def _measure(jobs: int, latency: float, traced: bool) -> dict[str, Any]:
         posted = [s for s in sent if s.result is not None]
         assert h.recorder is not None
         concurrency = h.bot_env.get("OPENAI_MAX_CONCURRENCY", "the bot's default")
-        if hasattr(h.bot, "config") and hasattr(h.bot.config, "openai_max_concurrency"):
-            concurrency = f"{h.bot.config.openai_max_concurrency} (the bot's default)"
+        if hasattr(h.bot, "services"):
+            concurrency = f"{h.bot.services.config.openai_max_concurrency} (the bot's default)"
         h.note_stalls(notes, start, end)
         h.note_problems(notes, sent, finished)
         return {

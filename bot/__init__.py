@@ -1,16 +1,14 @@
-"""Discord image-generation bot: ``from bot import create_bot``."""
+"""A Discord bot for AI image generation with the OpenAI Images API.
 
-from __future__ import annotations
+``bot.app.create_bot`` builds it; ``python -m bot`` runs it. The layers, top to bottom (each imports
+only those below it; ``.ci/run`` checks this with import-linter):
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from bot.client import ImageBot
-    from bot.config import Config
-
-
-def create_bot(config: Config | None = None) -> ImageBot:
-    """The fully wired bot from the environment (or ``config``), not yet connected."""
-    from bot.client import create_bot as _create_bot
-
-    return _create_bot(config)
+- ``bot.app`` — the wiring: builds the services, the bot, its cogs and buttons.
+- ``cogs`` — the slash commands, the menu and the reply trigger.
+- ``bot.ui`` — the Discord side: starting jobs, progress, attachments, delivery, buttons,
+  autocomplete, the one error handler, the discord.py client.
+- ``bot.core`` — pure: the job pipeline, recipes, scheduling, and every word a member reads.
+- ``bot.store`` (quotas, jobs, SQLite) and ``bot.imaging`` (Pillow work on images).
+- ``bot.images`` — the OpenAI Images API: client, model table, validation.
+- ``bot.errors`` — the root of the exception tree.
+"""

@@ -55,9 +55,9 @@ def start_failure_text(error: BaseException) -> str | None:
 
 
 async def _run(config: Config) -> None:
-    from bot.client import create_bot
+    from bot.app import create_bot  # imported late: the configuration check above stays fast
 
-    bot = create_bot(config)
+    bot = await create_bot(config)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

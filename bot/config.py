@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from bot.images import BUILTIN_MODELS, DEFAULT_MODEL, ModelCatalogue
 from bot.images.models_file import ModelsFileError, load_models_file
-from bot.store import PERIODS
+from bot.store import PERIODS, Period, validate_period
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 OPENAI_HOST = "api.openai.com"
@@ -73,7 +73,7 @@ class Config:
     models_file: str | None = None
     database_path: str = "data/bot.db"
     default_quota: int = 25
-    quota_period: str = "day"
+    quota_period: Period = "day"
     openai_max_retries: int = 2
     openai_timeout: float = 300.0
     openai_images_per_minute: int = 50
@@ -139,7 +139,9 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
         models_file=models_file,
         database_path=_database_path(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
         default_quota=_int(get("DEFAULT_QUOTA"), "DEFAULT_QUOTA", default=25, low=0, high=1_000_000),
-        quota_period=_choice(get("QUOTA_PERIOD"), "QUOTA_PERIOD", default="day", choices=PERIODS),
+        quota_period=validate_period(
+            _choice(get("QUOTA_PERIOD"), "QUOTA_PERIOD", default="day", choices=PERIODS)
+        ),
         openai_max_retries=_int(get("OPENAI_MAX_RETRIES"), "OPENAI_MAX_RETRIES", default=2, low=0, high=10),
         openai_timeout=_int(get("OPENAI_TIMEOUT"), "OPENAI_TIMEOUT", default=300, low=1, high=3600),
         openai_images_per_minute=_int(

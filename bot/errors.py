@@ -1,7 +1,7 @@
 """The roots of the domain exception tree.
 
 Every failure that should end in a message to a Discord user derives from ``BotError``. Exceptions
-carry the facts the message needs (as attributes); ``bot.messages.describe_error`` turns them into
+carry the facts the message needs (as attributes); ``bot.core.text.describe_error`` turns them into
 words in one place. Nothing here imports discord.
 """
 

@@ -12,11 +12,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from bot.core import text
+from bot.core.pipeline import utcnow
 from bot.images import ModelRegistry
-from bot.jobs import utcnow
-from bot.messages import echo, models_report, period_adjective, plural, quota_report
-from bot.store import PERIODS, Store
-from bot.store.periods import validate_period
+from bot.store import PERIODS, Store, validate_period
 
 _PERIOD_CHOICES = [app_commands.Choice(name=p, value=p) for p in PERIODS]
 _NO_PINGS = discord.AllowedMentions.none()
@@ -53,22 +52,13 @@ class AdminCog(commands.Cog):
         guild_id = _guild(interaction)
         await self.store.set_user_limit(guild_id, user.id, limit)
         status = await self.store.status(guild_id, user.id, now=utcnow())
-        change = (
-            f"{user.mention} now has their own limit of {plural(limit, 'image')} "
-            f"{period_adjective(status.period)}."
-            if limit is not None
-            else f"{user.mention} is back on the server default ({plural(status.limit, 'image')})."
-        )
-        await _answer(interaction, change + "\n" + quota_report(status, whose="They have"))
+        await _answer(interaction, text.own_limit_set(user.mention, limit, status))
 
     @quota.command(name="reset", description="Clear a member's usage for the current period")
     @app_commands.describe(user="The member")
     async def reset(self, interaction: discord.Interaction, user: discord.Member) -> None:
         status = await self.store.reset_usage(_guild(interaction), user.id, now=utcnow())
-        await _answer(
-            interaction,
-            f"Cleared {user.mention}'s usage for this period.\n" + quota_report(status, whose="They have"),
-        )
+        await _answer(interaction, text.usage_cleared(user.mention, status))
 
     @quota.command(name="grant", description="Give a member extra images for the current period")
     @app_commands.describe(
@@ -81,11 +71,7 @@ class AdminCog(commands.Cog):
         amount: app_commands.Range[int, 1, 1_000_000],
     ) -> None:
         status = await self.store.grant(_guild(interaction), user.id, amount, now=utcnow())
-        await _answer(
-            interaction,
-            f"Granted {user.mention} {plural(amount, 'extra image')}.\n"
-            + quota_report(status, whose="They have"),
-        )
+        await _answer(interaction, text.extra_granted(user.mention, amount, status))
 
     @quota.command(name="default", description="Set this server's default image limit per member")
     @app_commands.describe(limit="Images per member per period", period="How often the quota resets (UTC)")
@@ -99,11 +85,7 @@ class AdminCog(commands.Cog):
         policy = await self.store.set_server_policy(
             _guild(interaction), limit=limit, period=validate_period(period.value) if period else None
         )
-        await _answer(
-            interaction,
-            f"This server's default is now {plural(policy.limit, 'image')} per member, "
-            f"{period_adjective(policy.period)} (resets at 00:00 UTC). Members with their own limit keep it.",
-        )
+        await _answer(interaction, text.server_default_set(policy.limit, policy.period))
 
     @quota.command(name="show", description="Show a member's quota, or the server's settings and top users")
     @app_commands.describe(user="The member (leave empty for the whole server)")
@@ -112,33 +94,20 @@ class AdminCog(commands.Cog):
         now = utcnow()
         if user is not None:
             status = await self.store.status(guild_id, user.id, now=now)
-            name = echo(user.display_name)
-            await _answer(interaction, f"**{name}**\n" + quota_report(status, whose="They have"))
+            await _answer(interaction, text.member_quota(text.echo(user.display_name), status))
             return
         policy, source = await self.store.server_policy(guild_id)
-        origin = "set for this server" if source == "server" else "the bot's default"
-        lines = [
-            f"**Default:** {plural(policy.limit, 'image')} per member, "
-            f"{period_adjective(policy.period)} ({origin})."
-        ]
         overview = await self.store.guild_overview(guild_id, now=now)
-        if overview:
-            lines.append("**This period:**")
-            lines += [
-                f"- <@{s.user_id}>: {s.used} used"
-                + (f", {s.reserved} in progress" if s.reserved else "")
-                + f", {s.remaining} left of {s.limit + s.granted}"
-                + (" (own limit)" if s.limit_source == "user" else "")
-                for s in overview
-            ]
-        else:
-            lines.append("Nobody has used the bot this period yet.")
-        await _answer(interaction, "\n".join(lines))
+        await _answer(
+            interaction,
+            text.server_overview(policy.limit, policy.period, set_here=source == "server", members=overview),
+        )
 
     @admin.command(name="models", description="The image models this bot offers, and any being retired")
     async def models_command(self, interaction: discord.Interaction) -> None:
         embed = discord.Embed(
-            description=models_report(self.models, today=utcnow().date()), colour=discord.Colour.blurple()
+            description=text.models_report(self.models, today=utcnow().date()),
+            colour=discord.Colour.blurple(),
         )
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=_NO_PINGS)
 
@@ -148,5 +117,5 @@ def _guild(interaction: discord.Interaction) -> int:
     return interaction.guild_id
 
 
-async def _answer(interaction: discord.Interaction, text: str) -> None:
-    await interaction.response.send_message(text, ephemeral=True, allowed_mentions=_NO_PINGS)
+async def _answer(interaction: discord.Interaction, answer: str) -> None:
+    await interaction.response.send_message(answer, ephemeral=True, allowed_mentions=_NO_PINGS)

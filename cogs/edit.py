@@ -6,17 +6,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import choices, intake
-from bot.flow import JobFlow, job_for
+from bot.core.recipes import Recipe, checked
 from bot.images import ModelRegistry
-from bot.recipes import Recipe, checked
+from bot.ui import attachments, autocomplete
+from bot.ui.entry import JobEntry, job_for
 
 
 class EditCog(commands.Cog):
-    def __init__(self, flow: JobFlow, models: ModelRegistry, *, default_model: str) -> None:
-        self.flow = flow
+    def __init__(self, entry: JobEntry, models: ModelRegistry, *, default_model: str) -> None:
+        self.entry = entry
         self.models = models
         self.default_model = default_model
+        self.options = autocomplete.ModelOptions(models, endpoint="edits", default_model=default_model)
 
     @app_commands.command(name="edit", description="Change an image the way a prompt describes")
     @app_commands.guild_only()
@@ -32,7 +33,7 @@ class EditCog(commands.Cog):
         fit="For models that need a square image (dall-e-2): crop or pad",
         complexity="How much detail the model plans: low, medium or high (2.6 models)",
     )
-    @app_commands.choices(fit=choices.FIT_CHOICES)
+    @app_commands.choices(fit=autocomplete.FIT_CHOICES)
     async def edit(
         self,
         interaction: discord.Interaction,
@@ -56,7 +57,7 @@ class EditCog(commands.Cog):
                 prompt=prompt,
                 size=size,
                 quality=quality,
-                fit=choices.fit_of(fit),
+                fit=autocomplete.fit_of(fit),
                 image_count=len(images),
                 complexity=complexity,
             ),
@@ -64,24 +65,13 @@ class EditCog(commands.Cog):
         )
         spec = self.models.get(recipe.model)
         for attachment in [*images, *([mask] if mask else [])]:
-            intake.check_attachment(attachment, spec)
-        prepare = intake.prepare(recipe, spec, images, mask)
-        await self.flow.run(interaction, job_for(interaction, recipe), prepare)
+            attachments.check_attachment(attachment, spec)
+        prepare = attachments.prepare(recipe, spec, images, mask)
+        await self.entry.run(interaction, job_for(interaction, recipe), prepare)
 
     @edit.autocomplete("model")
-    async def _model(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.model_choices(self.models, typed, endpoint="edits", default=self.default_model)
-
     @edit.autocomplete("size")
-    async def _size(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.size_choices(choices.chosen_model(interaction, self.models, self.default_model), typed)
-
     @edit.autocomplete("quality")
-    async def _quality(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.option_choices(interaction, self.models, self.default_model, "qualities", typed)
-
     @edit.autocomplete("complexity")
-    async def _complexity(
-        self, interaction: discord.Interaction, typed: str
-    ) -> list[app_commands.Choice[str]]:
-        return choices.option_choices(interaction, self.models, self.default_model, "complexities", typed)
+    async def _choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return self.options.choices(interaction, typed)

@@ -6,17 +6,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import choices
-from bot.flow import JobFlow, job_for
+from bot.core.recipes import Inputs, Recipe, checked
 from bot.images import ModelRegistry
-from bot.recipes import Inputs, Recipe, checked
+from bot.ui import autocomplete
+from bot.ui.entry import JobEntry, job_for
 
 
 class ImagineCog(commands.Cog):
-    def __init__(self, flow: JobFlow, models: ModelRegistry, *, default_model: str) -> None:
-        self.flow = flow
+    def __init__(self, entry: JobEntry, models: ModelRegistry, *, default_model: str) -> None:
+        self.entry = entry
         self.models = models
         self.default_model = default_model
+        self.options = autocomplete.ModelOptions(models, endpoint="generations", default_model=default_model)
 
     @app_commands.command(name="imagine", description="Make images from a text description")
     @app_commands.guild_only()
@@ -62,42 +63,14 @@ class ImagineCog(commands.Cog):
             ),
             self.models,
         )
-        await self.flow.run(interaction, job_for(interaction, recipe, inputs=Inputs()))
-
-    def _option(
-        self, interaction: discord.Interaction, attribute: str, typed: str
-    ) -> list[app_commands.Choice[str]]:
-        return choices.option_choices(interaction, self.models, self.default_model, attribute, typed)
+        await self.entry.run(interaction, job_for(interaction, recipe, inputs=Inputs()))
 
     @imagine.autocomplete("model")
-    async def _model(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return choices.model_choices(self.models, typed, endpoint="generations", default=self.default_model)
-
     @imagine.autocomplete("size")
-    async def _size(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        spec = choices.chosen_model(interaction, self.models, self.default_model)
-        return choices.size_choices(spec, typed, gif_frames=choices.gif_frames(interaction, spec))
-
     @imagine.autocomplete("quality")
-    async def _quality(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return self._option(interaction, "qualities", typed)
-
     @imagine.autocomplete("style")
-    async def _style(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return self._option(interaction, "styles", typed)
-
     @imagine.autocomplete("background")
-    async def _background(
-        self, interaction: discord.Interaction, typed: str
-    ) -> list[app_commands.Choice[str]]:
-        return self._option(interaction, "backgrounds", typed)
-
     @imagine.autocomplete("format")
-    async def _format(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return self._option(interaction, "output_formats", typed)
-
     @imagine.autocomplete("complexity")
-    async def _complexity(
-        self, interaction: discord.Interaction, typed: str
-    ) -> list[app_commands.Choice[str]]:
-        return self._option(interaction, "complexities", typed)
+    async def _choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return self.options.choices(interaction, typed)

@@ -6,8 +6,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.jobs import utcnow
-from bot.messages import quota_report
+from bot.core.pipeline import utcnow
+from bot.core.text import quota_report
 from bot.store import Store
 
 

@@ -12,11 +12,11 @@ import re
 import discord
 from discord.ext import commands
 
-from bot import intake
+from bot.core.text import reply_help
 from bot.errors import NoSuchImage, NothingToVary
-from bot.flow import JobFlow
-from bot.messages import reply_help
-from bot.replies import error_text
+from bot.ui import attachments
+from bot.ui.entry import JobEntry
+from bot.ui.error_handler import report_to_message
 
 _WHICH = re.compile(r"\b(?:image|img|picture|pic)\s*#?\s*(\d+)|#(\d+)", re.IGNORECASE)
 _COUNT = re.compile(r"(?<![\w#])x?(\d+)x?\b", re.IGNORECASE)
@@ -38,9 +38,9 @@ def parse_request(text: str) -> tuple[int, int]:
 
 
 class ReplyVaryCog(commands.Cog):
-    def __init__(self, bot: commands.Bot, flow: JobFlow) -> None:
+    def __init__(self, bot: commands.Bot, entry: JobEntry) -> None:
         self.bot = bot
-        self.flow = flow
+        self.entry = entry
 
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
@@ -53,23 +53,22 @@ class ReplyVaryCog(commands.Cog):
         if source is None:
             await message.reply(reply_help(me.display_name), mention_author=False)
             return
-        n, which = parse_request(message.content)
-        images = [a for a in source.attachments if intake.looks_like_image(a)]
         try:
+            n, which = parse_request(message.content)
+            images = [a for a in source.attachments if attachments.looks_like_image(a)]
             if not images:
                 raise NothingToVary(hidden=not self.bot.intents.message_content and source.author.id != me.id)
             if which > len(images):
                 raise NoSuchImage(which, len(images))
-        except (NothingToVary, NoSuchImage) as refused:
-            await message.reply(error_text(refused), mention_author=False)
-            return
-        await self.flow.vary_for_reply(message, images[which - 1], n=n)
+            await self.entry.vary_for_reply(message, images[which - 1], n=n)
+        except Exception as error:  # the reply path's one error handler (slash commands have the tree's)
+            await report_to_message(message, error)
 
     async def _source(self, message: discord.Message) -> discord.Message | None:
         """The message whose image to vary: the one replied to, or this one if it carries an image."""
         reference = message.reference
         if reference is None or reference.message_id is None:
-            return message if any(intake.looks_like_image(a) for a in message.attachments) else None
+            return message if any(attachments.looks_like_image(a) for a in message.attachments) else None
         if isinstance(reference.resolved, discord.Message):
             return reference.resolved
         try:

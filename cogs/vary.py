@@ -13,15 +13,18 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import choices, intake
 from bot.errors import NothingToVary
-from bot.flow import JobFlow
+from bot.ui import attachments, autocomplete
+from bot.ui.entry import JobEntry
 
 
 class VaryCog(commands.Cog):
-    def __init__(self, flow: JobFlow, tree: app_commands.CommandTree) -> None:
-        self.flow = flow
+    def __init__(self, entry: JobEntry, tree: app_commands.CommandTree) -> None:
+        self.entry = entry
         self.tree = tree
+        self.options = autocomplete.ModelOptions(
+            entry.models, endpoint="variations", default_model=entry.vary_model
+        )
         self.menu = app_commands.ContextMenu(name="Vary image", callback=self.vary_message)
         self.menu.guild_only = True
 
@@ -40,7 +43,7 @@ class VaryCog(commands.Cog):
         prompt="Optional: steer the variations (GPT image models)",
         fit="For models that need a square image (dall-e-2): crop or pad",
     )
-    @app_commands.choices(fit=choices.FIT_CHOICES)
+    @app_commands.choices(fit=autocomplete.FIT_CHOICES)
     async def vary(
         self,
         interaction: discord.Interaction,
@@ -50,22 +53,21 @@ class VaryCog(commands.Cog):
         prompt: str | None = None,
         fit: app_commands.Choice[str] | None = None,
     ) -> None:
-        await self.flow.vary_attachment(
+        await self.entry.vary_attachment(
             interaction,
             image,
             n=n,
             size=size,
             guide=prompt,
-            fit=choices.fit_of(fit),
+            fit=autocomplete.fit_of(fit),
         )
 
     @vary.autocomplete("size")
-    async def _size(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        spec = self.flow.models.catalogue.find(self.flow.vary_model)
-        return choices.size_choices(spec, typed)
+    async def _choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        return self.options.choices(interaction, typed)
 
     async def vary_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
-        images = [a for a in message.attachments if intake.looks_like_image(a)]
+        images = [a for a in message.attachments if attachments.looks_like_image(a)]
         if not images:
             raise NothingToVary(from_menu=True)  # the error handler answers, privately
-        await self.flow.vary_attachment(interaction, images[0])
+        await self.entry.vary_attachment(interaction, images[0])

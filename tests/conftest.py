@@ -6,7 +6,7 @@ environment), pointed at the fake Images API on 127.0.0.1 and a fresh SQLite fil
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,11 +15,11 @@ import pytest
 import pytest_asyncio
 from discord import app_commands
 
-from bot import create_bot
-from bot.client import ImageBot
+from bot.app import create_bot
 from bot.config import VARIABLES
 from bot.errors import BotError
-from bot.replies import _unwrap
+from bot.ui.client import ImageBot
+from bot.ui.error_handler import _unwrap
 from tests.fakeapi import FakeImagesAPI
 
 BASE_ENV = {
@@ -72,28 +72,25 @@ def bot_env(
 @pytest_asyncio.fixture
 async def make_bot(
     bot_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[Callable[[], ImageBot]]:
+) -> AsyncIterator[Callable[[], Awaitable[ImageBot]]]:
     """Build a bot from ``bot_env`` the way ``python -m bot`` does; closes every bot it built."""
     built: list[ImageBot] = []
 
-    def factory() -> ImageBot:
+    async def factory() -> ImageBot:
         for name, value in bot_env.items():
             monkeypatch.setenv(name, value)
-        bot = create_bot()
+        bot = await create_bot()
         built.append(bot)
         return bot
 
     yield factory
     for bot in built:  # SimCord's shutdown does not close the bot's own resources
-        await bot.images.aclose()
-        store = getattr(bot, "store", None)
-        if store is not None:
-            await store.close()
+        await bot.services.aclose()
 
 
-@pytest.fixture
-def simcord_bot(make_bot: Callable[[], ImageBot]) -> ImageBot:
-    return make_bot()
+@pytest_asyncio.fixture
+async def simcord_bot(make_bot: Callable[[], Awaitable[ImageBot]]) -> ImageBot:
+    return await make_bot()
 
 
 def is_expected(error: BaseException) -> bool:

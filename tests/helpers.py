@@ -45,7 +45,7 @@ def everything_shown(env, channels) -> str:
 
 
 async def quota_of(bot, guild, member):
-    return await bot.store.status(guild.id, member.id, now=datetime.now(UTC))
+    return await bot.services.store.status(guild.id, member.id, now=datetime.now(UTC))
 
 
 def image_bytes(

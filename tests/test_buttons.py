@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import discord
 
-from bot.recipes import VARY_INSTRUCTION
+from bot.core.recipes import VARY_INSTRUCTION
 from tests.helpers import answer_text, answered_privately, decode, image_bytes, images_of, quota_of
 
 
@@ -64,7 +64,7 @@ async def test_buttons_keep_working_after_a_restart(world, api, make_bot):
     )
     result = world.channel.last_message
 
-    await world.env.restart_bot(make_bot())
+    await world.env.restart_bot(await make_bot())
     await world.alice.click(result, label="Redo")
     await world.alice.click(result, label="Vary 1")
 

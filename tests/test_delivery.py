@@ -7,7 +7,7 @@ import pytest
 from simcord.backend.errors import BackendError
 from simcord.http import router
 
-from bot.delivery import batches
+from bot.ui.delivery import batches
 from tests.helpers import images_of, quota_of
 
 

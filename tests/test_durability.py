@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.jobs import Job
-from bot.recipes import Inputs, Recipe
+from bot.core.pipeline import Job
+from bot.core.recipes import Inputs, Recipe
 from bot.store import QuotaExceeded
 from tests.helpers import answer_text, images_of, quota_of
 
@@ -17,7 +17,7 @@ async def test_charged_quota_survives_a_restart(world, make_bot):
     await world.alice.slash(world.channel, "imagine", prompt="a kite", n=3)
     await world.admin.slash(world.channel, "admin quota grant", user=world.alice, amount=2)
 
-    await world.env.restart_bot(make_bot())
+    await world.env.restart_bot(await make_bot())
 
     text = answer_text(await world.alice.slash(world.channel, "quota"))
     assert "**4 images** left today" in text and "Used: 3" in text
@@ -30,10 +30,10 @@ async def test_a_job_cut_off_by_a_crash_is_refunded_at_the_next_start(world, mak
     job = Job(
         world.guild.id, world.channel.id, world.alice.id, Recipe("imagine", "gpt-image-2", 4, prompt="x")
     )
-    await world.bot.jobs.reserve(job)
+    await world.bot.services.runner.reserve(job)
     assert (await quota_of(world.bot, world.guild, world.alice)).reserved == 4
 
-    await world.env.restart_bot(make_bot())
+    await world.env.restart_bot(await make_bot())
 
     status = await quota_of(world.bot, world.guild, world.alice)
     assert (status.used, status.reserved, status.remaining) == (0, 0, 5)
@@ -48,7 +48,7 @@ async def test_commands_are_not_synced_again_when_they_did_not_change(world, mak
     syncs = [r for r in world.env.http_requests if r.method == "PUT" and r.path.endswith("/commands")]
     assert len(syncs) == 1
 
-    await world.env.restart_bot(make_bot())
+    await world.env.restart_bot(await make_bot())
 
     syncs = [r for r in world.env.http_requests if r.method == "PUT" and r.path.endswith("/commands")]
     assert len(syncs) == 1
@@ -58,7 +58,7 @@ async def test_commands_are_not_synced_again_when_they_did_not_change(world, mak
 @pytest.mark.bot_env(MAX_JOBS_PER_USER="100")  # the quota, not the per-user cap, must stop them
 async def test_concurrent_jobs_from_one_user_never_spend_more_than_the_limit(world, api):
     """Twenty jobs at once through the shared pipeline, limit 5: exactly five run and are charged."""
-    runner = world.bot.jobs
+    runner = world.bot.services.runner
     job = Job(
         world.guild.id,
         world.channel.id,
@@ -84,13 +84,13 @@ async def test_concurrent_jobs_from_one_user_never_spend_more_than_the_limit(wor
 
     assert outcomes.count("ran") == 5 and outcomes.count("refused") == 15
     assert sum(delivered) == 5 and len(api.requests) == 5
-    status = await world.bot.store.status(world.guild.id, world.alice.id, now=datetime.now(UTC))
+    status = await world.bot.services.store.status(world.guild.id, world.alice.id, now=datetime.now(UTC))
     assert (status.used, status.reserved, status.remaining) == (5, 0, 0)
 
 
 @pytest.fixture
 def quick_delivery_retries(monkeypatch):
-    monkeypatch.setattr("bot.delivery.DELIVERY_BACKOFF", (0.01, 0.01))
+    monkeypatch.setattr("bot.ui.delivery.DELIVERY_BACKOFF", (0.01, 0.01))
 
 
 async def test_a_discord_5xx_on_delivery_is_retried_and_the_images_arrive(world, api, quick_delivery_retries):

@@ -9,7 +9,7 @@ import pkgutil
 
 import bot
 import cogs
-from bot import messages
+from bot.core.text import refusals
 from bot.errors import BotError
 
 
@@ -20,8 +20,8 @@ def _all_subclasses(cls: type) -> set[type]:
     return found
 
 
-def _matched_in_messages() -> set[str]:
-    tree = ast.parse(inspect.getsource(messages))
+def _matched_in_refusals() -> set[str]:
+    tree = ast.parse(inspect.getsource(refusals))
     names = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.MatchClass):
@@ -38,7 +38,7 @@ def test_every_domain_error_is_described_by_name():
     assert len(leaves) > 20  # the import above found them
 
     missing = sorted(
-        f"{cls.__module__}.{cls.__name__}" for cls in leaves if cls.__name__ not in _matched_in_messages()
+        f"{cls.__module__}.{cls.__name__}" for cls in leaves if cls.__name__ not in _matched_in_refusals()
     )
 
-    assert missing == [], f"give these errors a message in bot/messages.py: {missing}"
+    assert missing == [], f"give these errors a message in bot/core/text/refusals.py: {missing}"

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.scheduling.fair_queue import FairQueue
+from bot.core.scheduling.fair_queue import FairQueue
 
 
 @dataclass(eq=False)

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
+from bot.core.text import echo
 from bot.images import SafetyRejected
-from bot.messages import echo
 from tests.helpers import answer_text, answered_privately, images_of, quota_of
 
 

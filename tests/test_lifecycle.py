@@ -12,7 +12,7 @@ WITHOUT_MESSAGE_CONTENT = discord.Intents.default()
 
 
 async def test_a_refused_message_content_intent_is_explained(make_bot):
-    bot = make_bot()
+    bot = await make_bot()
     with pytest.raises(discord.PrivilegedIntentsRequired) as caught:
         async with simcord.run(bot, approved_intents=WITHOUT_MESSAGE_CONTENT):
             pass
@@ -23,7 +23,7 @@ async def test_a_refused_message_content_intent_is_explained(make_bot):
 
 @pytest.mark.bot_env(MESSAGE_CONTENT_INTENT="false")
 async def test_without_the_intent_the_bot_runs_and_serves_slash_commands(make_bot):
-    bot = make_bot()
+    bot = await make_bot()
     assert not bot.intents.message_content
     async with simcord.run(bot, approved_intents=WITHOUT_MESSAGE_CONTENT) as env:
         channel = env.create_guild().create_text_channel("art")
@@ -41,11 +41,11 @@ def test_login_and_network_failures_get_one_line_and_bugs_are_not_hidden():
 async def test_closing_the_bot_closes_its_http_session_and_database(world):
     bot = world.bot
     await world.alice.slash(world.channel, "imagine", prompt="a kite")
-    session = bot.images._session
+    session = bot.services.images._session
     assert session is not None and not session.closed
 
     await bot.close()
 
     assert session.closed
     with pytest.raises(Exception, match="closed"):
-        await bot.store.status(world.guild.id, world.alice.id, now=discord.utils.utcnow())
+        await bot.services.store.status(world.guild.id, world.alice.id, now=discord.utils.utcnow())

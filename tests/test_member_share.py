@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.scheduling.member_share import MemberShare
+from bot.core.scheduling.member_share import MemberShare
 
 
 class Clock:

@@ -130,7 +130,7 @@ async def test_a_restart_mid_job_refunds_it_and_tells_its_owner(world, api, make
     await world.alice.slash(world.channel, "imagine", prompt="interrupted", n=3)
     assert (await quota_of(world.bot, world.guild, world.alice)).reserved == 3
 
-    await world.env.restart_bot(make_bot())
+    await world.env.restart_bot(await make_bot())
 
     status = await quota_of(world.bot, world.guild, world.alice)
     assert (status.used, status.reserved) == (0, 0)
@@ -160,13 +160,13 @@ async def test_stopping_tells_waiting_members_and_refunds_them(world, api, db_pa
 @pytest.fixture
 def slow_reservations(world, monkeypatch):
     """Reservations that take 0.3 s, as when a burst queues on the database."""
-    original = world.bot.jobs.reserve
+    original = world.bot.services.runner.reserve
 
     async def slow(job, admitted=None):
         await asyncio.sleep(0.3)
         return await original(job, admitted)
 
-    monkeypatch.setattr(world.bot.jobs, "reserve", slow)
+    monkeypatch.setattr(world.bot.services.runner, "reserve", slow)
 
 
 async def test_a_slow_reservation_is_acknowledged_first_and_the_job_still_runs(world, api, slow_reservations):
@@ -189,7 +189,7 @@ async def test_a_refusal_after_a_slow_reservation_replaces_the_placeholder(world
 def order_of_events(world, monkeypatch):
     """What happens first for each command: the acknowledgement or the reservation's end."""
     events: list[str] = []
-    store_reserve = world.bot.store.reserve
+    store_reserve = world.bot.services.store.reserve
     defer = discord.InteractionResponse.defer
 
     async def reserve(*args, **kwargs):
@@ -202,7 +202,7 @@ def order_of_events(world, monkeypatch):
         events.append("acknowledged")
         return await defer(self, *args, **kwargs)
 
-    monkeypatch.setattr(world.bot.store, "reserve", reserve)
+    monkeypatch.setattr(world.bot.services.store, "reserve", reserve)
     monkeypatch.setattr(discord.InteractionResponse, "defer", acknowledge)
     return events
 
@@ -215,7 +215,7 @@ async def settled(world) -> None:
 async def test_a_server_is_read_when_the_bot_meets_it(world, api):
     await settled(world)
 
-    assert world.bot.store.ledger.knows(world.guild.id, datetime.now(UTC))
+    assert world.bot.services.store.ledger.knows(world.guild.id, datetime.now(UTC))
 
 
 async def test_a_job_foreseen_to_fit_is_acknowledged_before_its_reservation(world, api, order_of_events):
@@ -230,12 +230,14 @@ async def test_a_job_foreseen_to_fit_is_acknowledged_before_its_reservation(worl
 
 async def test_in_a_server_not_read_yet_the_reservation_comes_first(world, api, order_of_events):
     await settled(world)
-    world.bot.store.ledger.forget()
+    world.bot.services.store.ledger.forget()
 
     await world.bob.slash(world.channel, "imagine", prompt="a lighthouse")
 
     assert order_of_events == ["reserved", "acknowledged"]
-    assert world.bot.store.ledger.knows(world.guild.id, datetime.now(UTC))  # read with the reservation
+    assert world.bot.services.store.ledger.knows(
+        world.guild.id, datetime.now(UTC)
+    )  # read with the reservation
 
 
 @pytest.mark.bot_env(DEFAULT_QUOTA="1")
@@ -244,7 +246,7 @@ async def test_a_refusal_foreseen_is_confirmed_by_the_database_and_stays_private
 ):
     await world.alice.slash(world.channel, "imagine", prompt="the only one")
     order_of_events.clear()
-    assert world.bot.store.ledger.knows(world.guild.id, datetime.now(UTC))
+    assert world.bot.services.store.ledger.knows(world.guild.id, datetime.now(UTC))
 
     refused = await world.alice.slash(world.channel, "imagine", prompt="one more")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core.scheduling.rate_window import RateWindow
 from bot.images import RateLimitInfo
-from bot.scheduling.rate_window import RateWindow
 
 
 class Clock:

@@ -70,10 +70,10 @@ async def test_the_start_up_log_names_each_affected_model_and_a_retired_default(
     # The bot in `world` already started; start another whose default is retired, and read its log.
     bot_env["IMAGE_MODEL"] = "gpt-image-2"
     api.shutdown_dates["gpt-image-2"] = (TODAY - timedelta(days=3)).isoformat()
-    caplog.set_level(logging.INFO, logger="bot.client")
-    await world.env.restart_bot(make_bot())
+    caplog.set_level(logging.INFO, logger="bot.ui.client")
+    await world.env.restart_bot(await make_bot())
 
-    messages = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "bot.client"]
+    messages = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "bot.ui.client"]
     shutdown = (TODAY - timedelta(days=3)).isoformat()
     line = f"model gpt-image-2 is retired (shutdown {shutdown}); use gpt-image-2.6-flare"
     assert (logging.WARNING, line) in messages
@@ -86,7 +86,7 @@ async def test_the_start_up_log_names_each_affected_model_and_a_retired_default(
 async def test_a_backend_without_a_models_endpoint_changes_nothing(api, world, make_bot):
     api.models_endpoint = "missing"
     api.shutdown_dates["gpt-image-1"] = (TODAY - timedelta(days=3)).isoformat()  # never read
-    await world.env.restart_bot(make_bot())
+    await world.env.restart_bot(await make_bot())
 
     await world.alice.slash(world.channel, "imagine", prompt="a kite", model="gpt-image-1")
 
@@ -127,7 +127,7 @@ async def test_redo_of_a_model_retired_since_is_refused_for_free(world, api, mak
     await world.alice.slash(world.channel, "imagine", prompt="a kite", model="gpt-image-2")
     result_message = world.channel.last_message
     api.shutdown_dates["gpt-image-2"] = TODAY.isoformat()
-    await world.env.restart_bot(make_bot())
+    await world.env.restart_bot(await make_bot())
 
     result = await world.alice.click(result_message, label="Redo")
 

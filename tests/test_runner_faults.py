@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
+from bot.core.pipeline import Delivery, Job, JobRunner
+from bot.core.recipes import Inputs, Recipe
+from bot.core.scheduling import Scheduler, ShuttingDown
 from bot.images import BUILTIN_MODELS, APITimeout, ImagesClient, ModelRegistry
-from bot.jobs import Delivery, Job, JobRunner
-from bot.recipes import Inputs, Recipe
-from bot.scheduling import Scheduler, ShuttingDown
 from bot.store import QuotaPolicy, Store
 
 GUILD, CHANNEL = 1, 2

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from bot.core.scheduling import JobCancelled, Scheduler, ShuttingDown, TooManyJobs
 from bot.images import RateLimited
-from bot.scheduling import JobCancelled, Scheduler, ShuttingDown, TooManyJobs
 
 
 def scheduler(**overrides) -> Scheduler:
@@ -171,9 +171,11 @@ async def test_a_very_long_retry_after_holds_the_queue_for_two_minutes_at_most()
 
 
 async def test_a_long_queue_costs_each_job_a_bounded_number_of_place_updates(monkeypatch):
-    import bot.scheduling.progress
+    import bot.core.scheduling.progress
 
-    monkeypatch.setattr(bot.scheduling.progress, "REPORT_INTERVAL", 0.0)  # the bound must not rely on spacing
+    monkeypatch.setattr(
+        bot.core.scheduling.progress, "REPORT_INTERVAL", 0.0
+    )  # the bound must not rely on spacing
     limiter, upstream = scheduler(max_concurrency=1), Upstream(latency=0.005)
     shown: dict[int, list[int]] = {}
 

@@ -201,7 +201,7 @@ async def test_an_edits_cost_is_recorded_exactly_with_text_and_image_input_price
         world.channel, "edit", image=("photo.png", image_bytes(64, 64)), prompt="make it night", model=V26
     )
 
-    cost = await world.bot.store.job_cost(1)
+    cost = await world.bot.services.store.job_cost(1)
     assert cost is not None and cost.exact is True
     assert cost.usd == pytest.approx((300 * 5 + 1_000 * 8 + 4_000 * 30) / 1_000_000)
     shown = answer_text_everywhere(world)
@@ -215,7 +215,7 @@ async def test_without_usage_the_cost_is_an_estimate(world, api):
         world.channel, "imagine", prompt="a kite", model=V26, size="1536x1024", quality="low"
     )
 
-    cost = await world.bot.store.job_cost(1)
+    cost = await world.bot.services.store.job_cost(1)
     assert cost is not None and cost.exact is False and cost.usd > 0
 
 
@@ -224,7 +224,7 @@ async def test_a_job_whose_upstream_call_failed_costs_nothing_and_records_no_cos
 
     await world.alice.slash(world.channel, "imagine", prompt="a kite", model=V26)
 
-    assert await world.bot.store.job_cost(1) is None
+    assert await world.bot.services.store.job_cost(1) is None
 
 
 def answer_text_everywhere(world) -> str:

@@ -48,7 +48,7 @@ async def test_each_failure_class_gets_its_own_message_and_costs_nothing(
     assert api.api_key not in text
     assert api.api_key not in everything_shown(world.env, [world.channel])
     assert api.api_key not in caplog.text
-    assert world.bot.config.openai_api_key not in repr(world.bot.config)
+    assert world.bot.services.config.openai_api_key not in repr(world.bot.services.config)
 
 
 async def test_a_transient_failure_is_retried_and_then_charged_once(world, api):

@@ -6,9 +6,9 @@ import discord
 import pytest
 import simcord
 
+from bot.core.recipes import VARY_INSTRUCTION
+from bot.core.text import describe_error
 from bot.errors import NothingToVary
-from bot.messages import describe_error
-from bot.recipes import VARY_INSTRUCTION
 from cogs.reply_vary import parse_request
 from tests.helpers import answer_text, answered_privately, decode, image_bytes, images_of, quota_of
 
@@ -121,7 +121,7 @@ async def test_a_reply_without_a_mention_is_ignored(world, api):
 
 @pytest.mark.bot_env(MESSAGE_CONTENT_INTENT="false")
 async def test_without_the_intent_the_reply_trigger_explains_and_the_menu_still_works(make_bot, api):
-    async with simcord.run(make_bot(), approved_intents=discord.Intents.default()) as env:
+    async with simcord.run((await make_bot()), approved_intents=discord.Intents.default()) as env:
         channel = env.create_guild().create_text_channel("art")
         alice = env.guild.add_member(env.create_user("alice"))
         bob = env.guild.add_member(env.create_user("bob"))

@@ -46,7 +46,7 @@ from .retry import DEFAULT_MAX_RETRIES, decide_retry, parse_rate_limit_headers
 from .sizes import normalize_size
 
 Gate = Callable[[int, Callable[[], Awaitable["ImageResult"]]], Awaitable["ImageResult"]]
-"""Runs one attempt of ``n`` images when a shared limiter allows it (see bot.scheduling.Ticket.gate)."""
+"""Runs one attempt of ``n`` images when a shared limiter allows it (see bot.core.scheduling.Ticket.gate)."""
 
 __all__ = ["ImagesClient"]
 

@@ -1,6 +1,6 @@
 """Exceptions of the Images layer: user-input refusals and upstream failures.
 
-Exceptions carry data (attributes), not prose for users: ``bot.messages`` words them. ``str()`` of an
+Exceptions carry data (attributes), not prose for users: ``bot.core.text`` words them. ``str()`` of an
 upstream error is meant for logs: informative, truncated, and scrubbed of anything that looks like an
 API key or an Authorization header.
 """

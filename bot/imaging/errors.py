@@ -1,6 +1,6 @@
 """Why an uploaded image (or mask) is refused.
 
-Each exception carries the facts its message needs; ``bot.messages`` words them. ``subject`` says
+Each exception carries the facts its message needs; ``bot.core.text`` words them. ``subject`` says
 what was refused: ``"image"`` (the default) or ``"mask"`` (set by ``prepare_mask``).
 """
 

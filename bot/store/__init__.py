@@ -5,7 +5,7 @@ No discord import here: ids are plain ints and every time-dependent call takes `
 
 from bot.store.database import SchemaVersionError, StoreClosedError, StoreError
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
-from bot.store.periods import PERIODS, Period, period_end, period_start
+from bot.store.periods import PERIODS, Period, period_end, period_start, validate_period
 from bot.store.quotas import MAX_AMOUNT, MAX_LIMIT, QuotaExceeded, QuotaPolicy, QuotaStatus, Reservation
 from bot.store.store import JobCost, JobRecord, OwedNotice, Store
 
@@ -30,4 +30,5 @@ __all__ = [
     "StoreError",
     "period_end",
     "period_start",
+    "validate_period",
 ]

@@ -3,7 +3,7 @@
 The database stays the authority: a reservation is only ever made by ``Store.reserve`` inside its
 transaction. The ledger answers a cheaper question first — "will that reservation most likely
 succeed?" — so the Discord side can acknowledge an interaction at once instead of waiting behind a
-burst of reservations for the database (see ``bot.flow``).
+burst of reservations for the database (see ``bot.ui.entry``).
 
 It holds, per server, the exact status the store read or wrote last for each member with usage,
 grants or an override this period, and the status of everyone else (nothing used yet). Every write

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 import aiohttp
 import discord
 
+from bot.core import text
+from bot.core.pipeline import Delivery
 from bot.errors import DeliveryFailed
 from bot.imaging import encode_to_fit
-from bot.jobs import Delivery
-from bot.messages import describe_error, echo, plural, quota_line, shorten
-from bot.views import result_view
+from bot.ui.controls import Controls
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,6 @@ PROMPT_PREVIEW = 1000  # of the embed description's 4096: a prompt is shown, not
 FIELD_LIMIT = 1024
 REQUEST_OVERHEAD = 64 * 1024  # the embed, JSON and multipart framing travel in the same request
 DELIVERY_BACKOFF = (1.0, 3.0)  # pauses before the 2nd and 3rd attempt at a message Discord failed
-_NOUNS = {"imagine": ("image", "images"), "edit": ("edit", "edits"), "vary": ("variation", "variations")}
 
 
 class Target(ABC):
@@ -130,46 +129,41 @@ class ReplyTarget(Target):
         )
 
 
-def noun(delivery: Delivery) -> str:
-    singular, many = _NOUNS[delivery.job.recipe.kind]
-    return singular if delivery.job.n == 1 else many
-
-
 def result_embed(delivery: Delivery, owner: discord.abc.User) -> discord.Embed:
     recipe = delivery.job.recipe
-    prompt = recipe.prompt
-    label = "Guided by" if recipe.kind == "vary" else "Prompt"
+    labels = text.OPTION_LABELS
     embed = discord.Embed(
-        description=f"**{label}:** {echo(prompt, PROMPT_PREVIEW)}" if prompt else None,
+        description=text.prompt_line(recipe.kind, recipe.prompt, PROMPT_PREVIEW) if recipe.prompt else None,
         colour=discord.Colour.blurple(),
     )
-    embed.set_author(name=f"{owner.display_name}'s {noun(delivery)}", icon_url=owner.display_avatar.url)
-    embed.add_field(name="Model", value=recipe.model)
+    embed.set_author(
+        name=text.result_author(owner.display_name, recipe.kind, delivery.job.n),
+        icon_url=owner.display_avatar.url,
+    )
+    embed.add_field(name=labels["model"], value=recipe.model)
     shown = (
-        ("Size", recipe.size),
-        ("Quality", recipe.quality),
-        ("Style", recipe.style),
-        ("Complexity", recipe.complexity),
-        ("Format", f"GIF, {recipe.frames} frames" if recipe.frames else recipe.output_format),
+        ("size", recipe.size),
+        ("quality", recipe.quality),
+        ("style", recipe.style),
+        ("complexity", recipe.complexity),
+        ("format", text.gif_format(recipe.frames) if recipe.frames else recipe.output_format),
     )
-    for name, value in shown:
+    for option, value in shown:
         if value:
-            embed.add_field(name=name, value=value)
+            embed.add_field(name=labels[option], value=value)
     if recipe.background and recipe.background != "auto":
-        embed.add_field(name="Background", value=recipe.background)
+        embed.add_field(name=labels["background"], value=recipe.background)
     if delivery.revised_prompt:
-        embed.add_field(name="Revised prompt", value=echo(delivery.revised_prompt, FIELD_LIMIT), inline=False)
-    if delivery.failures:
-        made, asked = len(delivery.images), delivery.job.n
-        reason = describe_error(delivery.failures[0])
         embed.add_field(
-            name=f"{made} of {plural(asked, 'image')} made",
-            value=shorten(f"{asked - made} failed and cost nothing. {reason}", FIELD_LIMIT),
-            inline=False,
+            name=text.REVISED_PROMPT, value=text.echo(delivery.revised_prompt, FIELD_LIMIT), inline=False
         )
-    embed.add_field(
-        name="Quota", value=quota_line(delivery.quota, remaining=delivery.remaining_after), inline=False
-    )
+    if delivery.failures:
+        name, value = text.partly_made(
+            len(delivery.images), delivery.job.n, text.describe_error(delivery.failures[0]), FIELD_LIMIT
+        )
+        embed.add_field(name=name, value=value, inline=False)
+    quota = text.quota_line(delivery.quota, remaining=delivery.remaining_after)
+    embed.add_field(name=text.QUOTA, value=quota, inline=False)
     return embed
 
 
@@ -222,7 +216,7 @@ def file_budget(target: Target) -> int:
     return max(target.upload_limit - REQUEST_OVERHEAD, 1)
 
 
-async def post(target: Target, delivery: Delivery) -> int:
+async def post(target: Target, controls: Controls, delivery: Delivery) -> int:
     """Post the delivery; returns how many images reached the channel (only those are charged)."""
     budget = file_budget(target)
     files = await asyncio.to_thread(_fit_files, delivery, budget)
@@ -238,10 +232,10 @@ async def post(target: Target, delivery: Delivery) -> int:
             buffers = {i: io.BytesIO(files[i][0]) for i in group}
             try:
                 await target.send(
-                    content=None if first else f"Images {group.start + 1}–{group.stop} of {len(files)}",
+                    content=None if first else text.images_range(group.start + 1, group.stop, len(files)),
                     embed=result_embed(delivery, target.user) if first else None,
                     files=[discord.File(buffers[i], filename=f"image_{i + 1}.{files[i][1]}") for i in group],
-                    view=result_view(delivery.job_id, group.start + 1, len(group), redo=first),
+                    view=controls.under_result(delivery.job_id, group.start + 1, len(group), redo=first),
                 )
             finally:
                 for buffer in buffers.values():

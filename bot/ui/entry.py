@@ -12,29 +12,33 @@ A reply that mentions the bot has no interaction: it is answered with replies in
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 
 import discord
 
-from bot import intake
-from bot.delivery import InteractionTarget, ReplyTarget, file_budget, post
+from bot.core.pipeline import Claim, Job, JobRunner, Prepare
+from bot.core.recipes import Fit, Inputs, Recipe, checked
 from bot.images import ModelRegistry
-from bot.jobs import Claim, Job, JobRunner, Prepare
-from bot.recipes import Fit, Inputs, Recipe, checked
-from bot.replies import error_text
-from bot.views import cancel_view
+from bot.ui import attachments
+from bot.ui.controls import Controls
+from bot.ui.delivery import InteractionTarget, ReplyTarget, file_budget, post
+from bot.ui.progress import QueueDisplay
 
 WORKING = "⏳"
 RESERVE_BEFORE_ACK = 0.05  # seconds a reservation may take before the interaction is acknowledged first
 REFUSAL_BEFORE_ACK = 1.5  # the same when a refusal is foreseen: it is worth waiting for to keep it private
 
 
-class JobFlow:
-    def __init__(self, runner: JobRunner, models: ModelRegistry, *, vary_model: str) -> None:
+class JobEntry:
+    """Every way a member starts a job ends here: commands, the menu, buttons, replies."""
+
+    def __init__(
+        self, runner: JobRunner, models: ModelRegistry, *, vary_model: str, controls: Controls
+    ) -> None:
         self.runner = runner
         self.models = models
         self.vary_model = vary_model
+        self.controls = controls
 
     async def run(self, interaction: discord.Interaction, job: Job, prepare: Prepare | None = None) -> None:
         claim = await self._reserve_then_acknowledge(interaction, job)
@@ -42,9 +46,9 @@ class JobFlow:
         await self.runner.run(
             job,
             claim,
-            functools.partial(post, target),
+            functools.partial(post, target, self.controls),
             prepare,
-            on_queue=QueueDisplay(interaction, claim.id),
+            on_queue=QueueDisplay(interaction, claim.id, self.controls),
             file_budget=file_budget(target),
         )
 
@@ -103,8 +107,10 @@ class JobFlow:
     ) -> None:
         recipe = self.vary_recipe(n=n, size=size, guide=guide, fit=fit)
         spec = self.models.get(recipe.model)
-        intake.check_attachment(attachment, spec)
-        await self.run(interaction, job_for(interaction, recipe), intake.prepare(recipe, spec, [attachment]))
+        attachments.check_attachment(attachment, spec)
+        await self.run(
+            interaction, job_for(interaction, recipe), attachments.prepare(recipe, spec, [attachment])
+        )
 
     async def redo(self, interaction: discord.Interaction, job_id: int) -> None:
         assert interaction.guild_id is not None and interaction.channel_id is not None
@@ -121,52 +127,24 @@ class JobFlow:
     ) -> None:
         """Variations for a member who replied to an image and mentioned the bot."""
         assert message.guild is not None
-        reacted = False
+        recipe = self.vary_recipe(n=n)
+        spec = self.models.get(recipe.model)
+        attachments.check_attachment(attachment, spec)
+        job = Job(message.guild.id, message.channel.id, message.author.id, recipe)
+        claim = await self.runner.reserve(job)
+        reacted = await _react(message.add_reaction(WORKING))
         try:
-            recipe = self.vary_recipe(n=n)
-            spec = self.models.get(recipe.model)
-            intake.check_attachment(attachment, spec)
-            job = Job(message.guild.id, message.channel.id, message.author.id, recipe)
-            claim = await self.runner.reserve(job)
-            reacted = await _react(message.add_reaction(WORKING))
             target = ReplyTarget(message)
             await self.runner.run(
                 job,
                 claim,
-                functools.partial(post, target),
-                intake.prepare(recipe, spec, [attachment]),
+                functools.partial(post, target, self.controls),
+                attachments.prepare(recipe, spec, [attachment]),
                 file_budget=file_budget(target),
             )
-        except Exception as error:  # error_text logs bugs with an id the member can quote
-            await _reply(message, error_text(error))
         finally:
             if reacted:
                 await _react(message.remove_reaction(WORKING, message.guild.me))
-
-
-class QueueDisplay:
-    """Shows a waiting job's place in its placeholder message, with a Cancel button for its owner,
-    and "making it now" once its turn comes (the scheduler spaces updates about a second apart).
-
-    The button is built and sent once; later updates change only the text, which keeps a long
-    queue's updates cheap for the event loop and for Discord.
-    """
-
-    def __init__(self, interaction: discord.Interaction, job_id: int) -> None:
-        self.interaction = interaction
-        self.job_id = job_id
-        self.button_shown = False
-
-    async def __call__(self, position: int) -> None:
-        edit: dict[str, object] = {}
-        if position:
-            edit["content"] = f"⏳ Waiting for the image service: you're **#{position}** in the queue."
-            if not self.button_shown:
-                edit["view"], self.button_shown = cancel_view(self.job_id), True
-        else:
-            edit["content"], edit["view"] = "🎨 Your turn: making it now…", None
-        with contextlib.suppress(discord.HTTPException):
-            await self.interaction.edit_original_response(**edit)  # type: ignore[arg-type]
 
 
 def job_for(interaction: discord.Interaction, recipe: Recipe, *, inputs: Inputs | None = None) -> Job:
@@ -185,11 +163,6 @@ async def _abandon(reserving: asyncio.Future[Claim], runner: JobRunner) -> None:
     except Exception:
         return  # it was refused anyway
     await runner.release(claim)
-
-
-async def _reply(message: discord.Message, text: str) -> None:
-    with contextlib.suppress(discord.HTTPException):
-        await message.reply(text, mention_author=False)
 
 
 async def _react(action) -> bool:

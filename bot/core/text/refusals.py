@@ -1,18 +1,15 @@
-"""Every word a user reads about refusals, failures and quotas, in one place.
+"""Why something didn't happen: every domain error, Discord's own refusals, and bugs.
 
-Exceptions carry facts; this module turns them into plain sentences that say what happened and
-what to change. It never includes a secret: upstream messages are already scrubbed by the client,
-and are shortened here. Nothing here imports discord (timestamps use Discord's ``<t:…>`` markup,
-which is just text).
-"""
+Exceptions carry facts; ``describe_error`` turns them into plain sentences that say what happened
+and what to change (a test fails when a ``BotError`` leaf has no case here). It never includes a
+secret: upstream messages are already scrubbed by the client, and are shortened here."""
 
 from __future__ import annotations
 
-import logging
-import re
-from collections.abc import Mapping
-from datetime import date, datetime
-
+from bot.core.pipeline import JobGone
+from bot.core.scheduling import JobCancelled, ShuttingDown, TooManyJobs
+from bot.core.text.quotas import period_word
+from bot.core.text.writing import ACCEPTED, NOTHING_CHARGED, code, megabytes, plural, shorten, timestamp
 from bot.errors import BotError, ControlRefused, DeliveryFailed, NoSuchImage, NothingToVary, SourceUnavailable
 from bot.images import (
     APIConnectionError,
@@ -24,10 +21,7 @@ from bot.images import (
     ImagesAPIError,
     InvalidRequest,
     ModelNotFound,
-    ModelRegistry,
     ModelRetired,
-    ModelSpec,
-    ModelState,
     OptionNotSupported,
     OutOfCredit,
     PermissionDenied,
@@ -38,100 +32,13 @@ from bot.images import (
     UnknownModel,
 )
 from bot.imaging import CorruptImage, FileTooLarge, InvalidMask, TooManyPixels, UnsupportedImageType
-from bot.jobs import JobGone
-from bot.scheduling import JobCancelled, ShuttingDown, TooManyJobs
-from bot.store import QuotaExceeded, QuotaStatus
+from bot.store import QuotaExceeded
 
-NOTHING_CHARGED = "Nothing was charged."
-ACCEPTED = "PNG, JPEG, WebP or GIF (first frame)"
-
-_PERIOD_WORDS = {"day": "today", "week": "this week", "month": "this month"}
-_PERIOD_ADJECTIVE = {"day": "daily", "week": "weekly", "month": "monthly"}
 _ENDPOINT_VERBS = {
     "generations": "make images from text",
     "edits": "edit images",
     "variations": "vary images",
 }
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` characters, ending in an ellipsis when cut."""
-    text = text.strip()
-    return text if len(text) <= limit else text[: max(0, limit - 1)].rstrip() + "…"
-
-
-#: every character Discord reads as markup: markdown, spoilers, quotes, headings and lists, masked
-#: links (``[..](..)``), mentions and custom emoji (``<@..>``, ``@everyone``), and links (``https:``)
-_MARKUP_CHARACTER = re.compile(r"([\\*_~|`>#\-+\[\]()<@:.!=])")
-
-
-def echo(text: str, limit: int | None = None) -> str:
-    """What a member typed, shown exactly as typed: every markup character backslash-escaped, so no
-    link, mention, emoji or formatting renders; cut to ``limit`` characters (escapes included)
-    without leaving half an escape."""
-    escaped = _MARKUP_CHARACTER.sub(r"\\\1", text.strip())
-    if limit is None or len(escaped) <= limit:
-        return escaped
-    cut = escaped[: max(0, limit - 1)].rstrip()
-    if (len(cut) - len(cut.rstrip("\\"))) % 2:  # an escape cut in two
-        cut = cut[:-1]
-    return cut + "…"
-
-
-def code(text: str) -> str:
-    """``text`` in an inline code span (nothing renders inside one), which no backtick can close."""
-    return "`" + text.replace("`", "ˋ").replace("\n", " ") + "`"
-
-
-def reply_help(name: str) -> str:
-    """How the reply trigger works, for a member who mentioned the bot without an image."""
-    return (
-        "Reply to a message that has an image and mention me to get variations of it: "
-        f"`@{name}` for one, `@{name} 3` for three, `@{name} image 2` to pick the second image."
-    )
-
-
-def megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
-def plural(count: int, word: str) -> str:
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def timestamp(moment: datetime, style: str = "R") -> str:
-    """Discord renders ``<t:epoch:R>`` as "in 5 hours" in each reader's own language and zone."""
-    return f"<t:{int(moment.timestamp())}:{style}>"
-
-
-def period_word(period: str) -> str:
-    return _PERIOD_WORDS.get(period, f"this {period}")
-
-
-def period_adjective(period: str) -> str:
-    return _PERIOD_ADJECTIVE.get(period, period)
-
-
-def quota_line(status: QuotaStatus, *, remaining: int | None = None) -> str:
-    """``22 of 25 images left today · resets in 5 hours``."""
-    left = status.remaining if remaining is None else remaining
-    allowance = status.limit + status.granted
-    when = timestamp(status.resets_at)
-    return f"{left} of {plural(allowance, 'image')} left {period_word(status.period)} · resets {when}"
-
-
-def quota_report(status: QuotaStatus, *, whose: str = "You have") -> str:
-    """The body of ``/quota`` and ``/admin quota show user``."""
-    lines = [
-        f"{whose} **{plural(status.remaining, 'image')}** left {period_word(status.period)}.",
-        f"- Limit: {plural(status.limit, 'image')} {period_adjective(status.period)}"
-        + (" (set for this member)" if status.limit_source == "user" else ""),
-    ]
-    if status.granted:
-        lines.append(f"- Extra granted {period_word(status.period)}: {status.granted}")
-    lines.append(f"- Used: {status.used}" + (f", {status.reserved} in progress" if status.reserved else ""))
-    lines.append(f"- Resets {timestamp(status.resets_at)} ({timestamp(status.resets_at, 'f')})")
-    return "\n".join(lines)
 
 
 def describe_error(error: BotError) -> str:
@@ -280,74 +187,6 @@ def _retired(error: ModelRetired) -> str:
     return f"`{error.model}` {when}.{instead} {NOTHING_CHARGED}"
 
 
-_STATE_WORDS = {
-    "active": "active",
-    "retiring": "retiring",
-    "retired": "retired",
-    "gone": "unavailable (the image service answered that it no longer has it)",
-}
-
-
-def model_line(state: ModelState, spec: ModelSpec, *, default: str, today: date) -> str:
-    """One line of ``/admin models``: name, state, dates, replacement."""
-    parts = [f"**{state.model}**" + (" (default)" if state.model == default else "")]
-    if spec.upstream_id != state.model:
-        parts.append(f"sent as `{spec.upstream_id}`")
-    words = _STATE_WORDS[state.state]
-    if state.shutdown is not None:
-        days = (state.shutdown - today).days
-        words += (
-            f", shuts down {state.shutdown.isoformat()}" if days > 0 else f" on {state.shutdown.isoformat()}"
-        )
-        words += f" (in {plural(days, 'day')})" if days > 0 else ""
-    elif spec.retirement is not None and state.state == "active":
-        words += f" here (OpenAI's own API shut it down on {spec.retirement.shutdown.isoformat()})"
-    parts.append(words)
-    if state.replacement and state.state != "active":
-        parts.append(f"use `{state.replacement}` instead")
-    return "- " + " · ".join(parts)
-
-
-def models_report(models: ModelRegistry, *, today: date) -> str:
-    """The body of ``/admin models``: every model the bot offers, retiring and retired ones first."""
-    order = {"retired": 0, "gone": 1, "retiring": 2, "active": 3}
-    states = sorted(models.states(today=today), key=lambda state: order[state.state])
-    lines = [
-        model_line(state, models.get(state.model), default=models.default_model, today=today)
-        for state in states
-    ]
-    head = f"**Models** ({len(states)}; default `{models.default_model}`)"
-    return shorten("\n".join([head, *lines]), 4000)
-
-
-def lifecycle_log_lines(
-    models: ModelRegistry, listed: Mapping[str, date | None] | None, *, today: date
-) -> list[tuple[int, str]]:
-    """(log level, line) for the operator after a lifecycle refresh: one per model that is retired,
-    gone or retiring, the default's state, and configured models the backend doesn't list."""
-    out: list[tuple[int, str]] = []
-    for state in models.states(today=today):
-        if state.state == "active":
-            continue
-        instead = f"; use {state.replacement}" if state.replacement else ""
-        when = f" (shutdown {state.shutdown.isoformat()})" if state.shutdown else ""
-        out.append((logging.WARNING, f"model {state.model} is {state.state}{when}{instead}"))
-    default = models.state(models.default_model, today=today)
-    if not default.usable:
-        out.append(
-            (
-                logging.ERROR,
-                f"IMAGE_MODEL={default.model} can't be used any more: members who don't pick a model "
-                f"are refused. Set IMAGE_MODEL={default.replacement or 'another model'}; "
-                "the other models still work.",
-            )
-        )
-    upstream = models.get(models.default_model).upstream_id
-    if listed is not None and upstream not in listed:
-        out.append((logging.WARNING, f"the backend's model list doesn't name {upstream} (IMAGE_MODEL)"))
-    return out
-
-
 def _upstream(error: ImagesAPIError) -> str:
     match error:
         case SafetyRejected():
@@ -394,3 +233,22 @@ def _upstream(error: ImagesAPIError) -> str:
         case BadResponse():
             return "The image service sent back something that isn't a usable image. Try again."
     return "The image service failed to make the image."
+
+
+# -- Discord's own refusals, and bugs ----------------------------------------------------------
+
+SERVER_ONLY = "This command works in a server, not in direct messages."
+_PERMISSION_NAMES = {"manage_guild": "Manage Server", "administrator": "Administrator"}
+
+
+def missing_permissions(permissions: list[str]) -> str:
+    names = ", ".join(_PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in permissions)
+    return f"You need the {names} permission to use this command."
+
+
+def slow_down(seconds: float) -> str:
+    return f"Slow down: try again in {seconds:.0f} seconds."
+
+
+def bug(incident: str) -> str:
+    return f"Something went wrong on the bot's side (error id `{incident}`). {NOTHING_CHARGED}"

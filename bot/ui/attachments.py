@@ -12,6 +12,8 @@ import asyncio
 
 import discord
 
+from bot.core.pipeline import Prepare
+from bot.core.recipes import Inputs, Recipe
 from bot.errors import SourceUnavailable
 from bot.images import InputImage, ModelSpec
 from bot.imaging import (
@@ -24,8 +26,6 @@ from bot.imaging import (
     prepare_mask,
     target_side_for,
 )
-from bot.jobs import Prepare
-from bot.recipes import Inputs, Recipe
 
 CONVERTED_INTAKE_LIMIT = 25 * 1024 * 1024
 """Models that need a converted input (dall-e-2's square PNG under 4 MB) accept any upload up to

@@ -1,6 +1,6 @@
-"""The one error handler: every failure of a command (or, later, a button) ends here as a message.
+"""The one error handler: every failure of a command, menu, button or reply ends here as a message.
 
-Domain errors (``BotError``) are described by ``bot.messages``; a few discord.py errors (missing
+Domain errors (``BotError``) are described by ``bot.core.text``; a few discord.py errors (missing
 permissions, a command used outside a server) get their own words; anything else is a bug: it is
 logged with an id the user can quote, and the user is told plainly.
 """
@@ -13,12 +13,10 @@ import secrets
 import discord
 from discord import app_commands
 
+from bot.core import text
 from bot.errors import BotError
-from bot.messages import NOTHING_CHARGED, describe_error
 
 log = logging.getLogger(__name__)
-
-_PERMISSION_NAMES = {"manage_guild": "Manage Server", "administrator": "Administrator"}
 
 
 def _unwrap(error: BaseException) -> BaseException:
@@ -34,24 +32,29 @@ def error_text(error: BaseException) -> str:
     """The words for ``error``; logs the ones that are bugs."""
     error = _unwrap(error)
     if isinstance(error, BotError):
-        return describe_error(error)
+        return text.describe_error(error)
     if isinstance(error, app_commands.MissingPermissions):
-        names = ", ".join(
-            _PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in error.missing_permissions
-        )
-        return f"You need the {names} permission to use this command."
+        return text.missing_permissions(error.missing_permissions)
     if isinstance(error, app_commands.NoPrivateMessage):
-        return "This command works in a server, not in direct messages."
+        return text.SERVER_ONLY
     if isinstance(error, app_commands.CommandOnCooldown):
-        return f"Slow down: try again in {error.retry_after:.0f} seconds."
+        return text.slow_down(error.retry_after)
     incident = secrets.token_hex(4)
     log.error("unexpected error %s", incident, exc_info=error)
-    return f"Something went wrong on the bot's side (error id `{incident}`). {NOTHING_CHARGED}"
+    return text.bug(incident)
 
 
 async def report_error(interaction: discord.Interaction, error: BaseException) -> None:
     """Tell the user who triggered ``interaction`` what went wrong."""
     await answer(interaction, error_text(error))
+
+
+async def report_to_message(message: discord.Message, error: BaseException) -> None:
+    """Tell the member who asked by a message (the reply trigger) what went wrong, in a reply."""
+    try:
+        await message.reply(error_text(error), mention_author=False)
+    except discord.HTTPException:
+        log.warning("could not tell user %s about an error", message.author.id, exc_info=True)
 
 
 async def answer(interaction: discord.Interaction, text: str) -> None:

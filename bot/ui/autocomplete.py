@@ -1,4 +1,4 @@
-"""Autocomplete for model options, read from the one model table.
+"""Autocomplete for model options, read from the one model table (``ModelOptions``).
 
 Only values the chosen model accepts are proposed; what a user types freely is still validated by
 the registry before anything is charged or sent.
@@ -6,13 +6,14 @@ the registry before anything is charged or sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
 
 import discord
 from discord import app_commands
 
+from bot.core.recipes import Fit, today
 from bot.images import ModelRegistry, ModelSpec, parse_wxh, suggest_sizes
-from bot.recipes import Fit, today
 
 MAX_CHOICES = 25  # Discord's limit per autocomplete answer
 
@@ -70,12 +71,45 @@ def gif_frames(interaction: discord.Interaction, spec: ModelSpec | None) -> int 
     return frames if isinstance(frames, int) else spec.gif.default_frames
 
 
-def option_choices(
-    interaction: discord.Interaction, models: ModelRegistry, default_model: str, attribute: str, typed: str
-) -> list[app_commands.Choice[str]]:
-    """The values of ``attribute`` (qualities, styles, backgrounds…) the chosen model accepts."""
-    spec = chosen_model(interaction, models, default_model)
-    return value_choices(getattr(spec, attribute) if spec else (), typed)
+class ModelOptions:
+    """Autocomplete for every model option of one command: a cog points each option's
+    autocomplete at ``choices``, which answers for whichever option the member is typing in."""
+
+    #: the option a member types in -> the model table's column of values it accepts
+    COLUMNS: ClassVar[dict[str, str]] = {
+        "quality": "qualities",
+        "style": "styles",
+        "background": "backgrounds",
+        "format": "output_formats",
+        "complexity": "complexities",
+    }
+
+    def __init__(self, models: ModelRegistry, *, endpoint: str, default_model: str) -> None:
+        self.models = models
+        self.endpoint = endpoint
+        self.default_model = default_model
+
+    def choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+        option = focused_option(interaction)
+        if option == "model":
+            return model_choices(self.models, typed, endpoint=self.endpoint, default=self.default_model)
+        spec = chosen_model(interaction, self.models, self.default_model)
+        if option == "size":
+            return size_choices(spec, typed, gif_frames=gif_frames(interaction, spec))
+        column = self.COLUMNS.get(option or "")
+        return value_choices(getattr(spec, column) if spec is not None and column else (), typed)
+
+
+def focused_option(interaction: discord.Interaction) -> str | None:
+    """The name of the option the member is typing in (Discord marks it ``focused``)."""
+    data: Mapping[str, Any] = interaction.data or {}
+    pending: list[Mapping[str, Any]] = list(data.get("options", []))
+    while pending:
+        option = pending.pop()
+        if option.get("focused"):
+            return option["name"]
+        pending += option.get("options", [])  # subcommands nest theirs
+    return None
 
 
 def value_choices(values: Iterable[str], typed: str) -> list[app_commands.Choice[str]]:

@@ -20,6 +20,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from bot.core.recipes import Inputs, Recipe, UpstreamRequest, to_request
+from bot.core.scheduling import JobCancelled, PositionCallback, Scheduler, ShuttingDown, Ticket
 from bot.errors import BotError
 from bot.images import (
     BadResponse,
@@ -38,8 +40,6 @@ from bot.images import (
     request_cost,
 )
 from bot.images.pricing import add_costs
-from bot.recipes import Inputs, Recipe, UpstreamRequest, to_request
-from bot.scheduling import JobCancelled, PositionCallback, Scheduler, ShuttingDown, Ticket
 from bot.store import QuotaStatus, Reservation, Store
 
 log = logging.getLogger(__name__)

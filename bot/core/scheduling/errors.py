@@ -1,4 +1,4 @@
-"""Why the scheduler refused or withdrew a job (the words live in bot.messages)."""
+"""Why the scheduler refused or withdrew a job (the words live in bot.core.text)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,91 @@
+"""Every word a member reads, in one place (ready for the localisation that comes later).
+
+Cogs, buttons and the error handler raise or pass facts; the sentences live here, by subject:
+``writing`` (escaping what members typed, plurals, times), ``quotas``, ``refusals`` (every
+domain error, Discord's own refusals, bugs), ``results`` (controls, queue, result embed, help) and
+``models``. Nothing here imports discord (timestamps use Discord's ``<t:…>`` markup, which is
+just text). Import the package: ``from bot.core import text``; ``text.describe_error(error)``.
+"""
+
+from __future__ import annotations
+
+from bot.core.text.models import lifecycle_log_lines, model_line, models_report
+from bot.core.text.quotas import (
+    extra_granted,
+    member_quota,
+    own_limit_set,
+    period_adjective,
+    period_word,
+    quota_line,
+    quota_report,
+    server_default_set,
+    server_overview,
+    usage_cleared,
+)
+from bot.core.text.refusals import SERVER_ONLY, bug, describe_error, missing_permissions, slow_down
+from bot.core.text.results import (
+    CANCEL_LABEL,
+    OPTION_LABELS,
+    QUOTA,
+    REDO_LABEL,
+    REVISED_PROMPT,
+    VARY_PLACEHOLDER,
+    YOUR_TURN,
+    gif_format,
+    images_range,
+    partly_made,
+    prompt_line,
+    queue_position,
+    reply_help,
+    restart_notice,
+    result_author,
+    vary_label,
+    vary_option,
+)
+from bot.core.text.writing import ACCEPTED, NOTHING_CHARGED, code, echo, megabytes, plural, shorten, timestamp
+
+__all__ = [
+    "ACCEPTED",
+    "CANCEL_LABEL",
+    "NOTHING_CHARGED",
+    "OPTION_LABELS",
+    "QUOTA",
+    "REDO_LABEL",
+    "REVISED_PROMPT",
+    "SERVER_ONLY",
+    "VARY_PLACEHOLDER",
+    "YOUR_TURN",
+    "bug",
+    "code",
+    "describe_error",
+    "echo",
+    "extra_granted",
+    "gif_format",
+    "images_range",
+    "lifecycle_log_lines",
+    "megabytes",
+    "member_quota",
+    "missing_permissions",
+    "model_line",
+    "models_report",
+    "own_limit_set",
+    "partly_made",
+    "period_adjective",
+    "period_word",
+    "plural",
+    "prompt_line",
+    "queue_position",
+    "quota_line",
+    "quota_report",
+    "reply_help",
+    "restart_notice",
+    "result_author",
+    "server_default_set",
+    "server_overview",
+    "shorten",
+    "slow_down",
+    "timestamp",
+    "usage_cleared",
+    "vary_label",
+    "vary_option",
+]

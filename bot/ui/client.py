@@ -1,0 +1,154 @@
+"""The discord.py bot: start-up, command sync, restart notices, quota warm-up, clean shutdown.
+
+It receives every service ready made (``bot.app.create_bot`` builds them, the cogs and the buttons)
+and owns them from then on: ``close`` finishes the running jobs and closes the services.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+
+import discord
+from discord import app_commands
+from discord.ext import commands, tasks
+
+from bot.config import Config
+from bot.core import text
+from bot.core.pipeline import JobRunner, utcnow
+from bot.images import ImagesClient, ModelRegistry
+from bot.store import Store
+from bot.ui.entry import JobEntry
+from bot.ui.error_handler import report_error
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the bot runs on, built once before it starts."""
+
+    config: Config
+    models: ModelRegistry
+    images: ImagesClient
+    store: Store
+    runner: JobRunner
+    entry: JobEntry
+
+    async def aclose(self) -> None:
+        try:
+            await self.images.aclose()
+        finally:
+            await self.store.close()
+
+
+class CommandTree(app_commands.CommandTree):
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
+        await report_error(interaction, error)
+
+
+class ImageBot(commands.Bot):
+    def __init__(self, services: Services) -> None:
+        # The bot never joins voice: don't warn operators about missing voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
+        intents = discord.Intents.default()
+        intents.message_content = services.config.message_content_intent
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            tree_cls=CommandTree,
+            allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, replied_user=False),
+        )
+        self.services = services
+        self._interrupted: list[tuple[int | None, int]] = []  # (channel, user) owed a notice
+        self._shut_down = False
+
+    async def setup_hook(self) -> None:
+        await self.recover()
+        await self.refresh_models()
+        self.model_refresh.start()
+        await self.sync_commands()
+
+    async def recover(self) -> None:
+        """Refund the jobs the previous run left unfinished; their owners are told once connected."""
+        store = self.services.store
+        unfinished = await store.refund_unfinished(now=utcnow())
+        if unfinished:
+            log.warning("refunded %d job(s) left unfinished by the previous run", len(unfinished))
+        self._interrupted = [(job.channel_id, job.user_id) for job in unfinished]
+        self._interrupted += [(notice.channel_id, notice.user_id) for notice in await store.owed_notices()]
+
+    async def refresh_models(self) -> None:
+        """Read the backend's model lifecycle (``GET /models``) and log what members will meet."""
+        listed = await self.services.images.list_models()
+        self.services.models.update_from_backend(listed)
+        for level, line in text.lifecycle_log_lines(self.services.models, listed, today=utcnow().date()):
+            log.log(level, "%s", line)
+
+    @tasks.loop(hours=24)
+    async def model_refresh(self) -> None:
+        """Once a day (setup_hook did the first refresh; the loop's first run is right away)."""
+        if self.model_refresh.current_loop > 0:
+            await self.refresh_models()
+
+    async def sync_commands(self) -> None:
+        """Sync slash commands, but only when they changed: Discord rate-limits syncs.
+
+        With DEV_GUILD_ID the commands go to that server (instant); otherwise globally (Discord
+        may take up to an hour to show new global commands).
+        """
+        dev_guild_id = self.services.config.dev_guild_id
+        guild = discord.Object(dev_guild_id) if dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        scope = f"commands:{guild.id if guild else 'global'}:{self.application_id}"
+        if await self.services.store.get_meta(scope) == digest:
+            log.info("slash commands unchanged; not syncing")
+            return
+        synced = await self.tree.sync(guild=guild)
+        await self.services.store.set_meta(scope, digest)
+        log.info(
+            "synced %d slash command(s) %s", len(synced), f"to server {guild.id}" if guild else "globally"
+        )
+
+    async def on_ready(self) -> None:
+        """Tell the owners of jobs a crash or restart cut off that nothing was charged (once)."""
+        interrupted, self._interrupted = self._interrupted, []
+        for (channel_id, user_id), count in Counter(interrupted).items():
+            channel = self.get_channel(channel_id) if channel_id else None
+            if not isinstance(channel, discord.abc.Messageable):
+                continue
+            with contextlib.suppress(discord.HTTPException):
+                await channel.send(
+                    f"<@{user_id}> {text.restart_notice(count)}",
+                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
+                )
+
+    async def on_guild_available(self, guild: discord.Guild) -> None:
+        """Read the server's quotas ahead of its first command (see ``bot.store.ledger``)."""
+        try:
+            await self.services.store.warm(guild.id, now=utcnow())
+        except Exception:  # only a head start: the first reservation reads them anyway
+            log.warning("could not read server %s's quotas ahead of time", guild.id, exc_info=True)
+
+    on_guild_join = on_guild_available
+
+    async def close(self) -> None:
+        """Stop taking jobs, let running ones finish (SHUTDOWN_GRACE_SECONDS), refund the rest, close."""
+        self.model_refresh.cancel()
+        if not self._shut_down:
+            self._shut_down = True
+            grace = self.services.config.shutdown_grace
+            log.info("finishing running jobs (up to %ss)", grace)
+            await self.services.runner.shutdown(grace)
+        try:
+            await super().close()
+        finally:
+            await self.services.aclose()
