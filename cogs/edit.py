@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.recipes import Recipe, checked
-from bot.images import ModelRegistry
+from bot.images import ImageOptions, ModelRegistry
 from bot.ui import attachments, autocomplete
 from bot.ui.entry import JobEntry, job_for
 
@@ -55,11 +55,9 @@ class EditCog(commands.Cog):
                 model or self.default_model,
                 n,
                 prompt=prompt,
-                size=size,
-                quality=quality,
+                options=ImageOptions(size=size, quality=quality, complexity=complexity),
                 fit=autocomplete.fit_of(fit),
                 image_count=len(images),
-                complexity=complexity,
             ),
             self.models,
         )

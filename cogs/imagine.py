@@ -7,7 +7,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.core.recipes import Inputs, Recipe, checked
-from bot.images import ModelRegistry
+from bot.images import ImageOptions, ModelRegistry
 from bot.ui import autocomplete
 from bot.ui.entry import JobEntry, job_for
 
@@ -53,13 +53,15 @@ class ImagineCog(commands.Cog):
                 model or self.default_model,
                 n,
                 prompt=prompt,
-                size=size,
-                quality=quality,
-                style=style,
-                background=background,
-                output_format=format,
-                complexity=complexity,
-                frames=frames,
+                options=ImageOptions(
+                    size=size,
+                    quality=quality,
+                    style=style,
+                    background=background,
+                    output_format=format,
+                    complexity=complexity,
+                    frames=frames,
+                ),
             ),
             self.models,
         )

@@ -1,4 +1,4 @@
-"""Small helpers for reading what a user sees in SimCord."""
+"""Small helpers: reading what a user sees in SimCord; validating options as a command would."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import os
 from datetime import UTC, datetime
 
 from PIL import Image
+
+from bot.images import Checked, ImageOptions, ModelSpec, validate
 
 
 def answer_text(result) -> str:
@@ -89,3 +91,28 @@ def alpha_mask_bytes(width: int, height: int, transparent: tuple[int, int, int, 
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
+
+
+def generation(spec: ModelSpec, *, prompt: str, n: int, supporting=(), **options) -> Checked:
+    """``validate`` for /imagine, with the options as keywords."""
+    return validate(
+        spec, "generations", prompt=prompt, n=n, options=ImageOptions(**options), supporting=supporting
+    )
+
+
+def edit(spec: ModelSpec, *, prompt: str, n: int, image_count=1, supporting=(), **options) -> Checked:
+    """``validate`` for /edit, with the options as keywords."""
+    return validate(
+        spec,
+        "edits",
+        prompt=prompt,
+        n=n,
+        options=ImageOptions(**options),
+        image_count=image_count,
+        supporting=supporting,
+    )
+
+
+def variation(spec: ModelSpec, *, n: int, supporting=(), **options) -> Checked:
+    """``validate`` for the variations endpoint, with the options as keywords."""
+    return validate(spec, "variations", n=n, options=ImageOptions(**options), supporting=supporting)

@@ -19,6 +19,7 @@ from bot.images import (
     BadResponse,
     EditRequest,
     GenerateRequest,
+    ImageOptions,
     ImagesAPIError,
     ImagesClient,
     InputImage,
@@ -104,12 +105,14 @@ async def test_generate_gpt_image_2_sends_exactly_the_accepted_fields(client, fa
             model="gpt-image-2",
             prompt="a lighthouse at dusk",
             n=2,
-            size="1536 × 864",
-            quality="low",
-            style="vivid",  # not a gpt-image option: must not be sent
-            background="opaque",
-            output_format="webp",
             user="u-hash",
+            options=ImageOptions(
+                size="1536 × 864",
+                quality="low",
+                style="vivid",  # not a gpt-image option: must not be sent
+                background="opaque",
+                output_format="webp",
+            ),
         )
     )
     [request] = fake.requests
@@ -148,10 +151,7 @@ async def test_generate_dalle3_asks_for_b64_and_returns_revised_prompt(client, f
         GenerateRequest(
             model="dall-e-3",
             prompt="a fox",
-            size="1792x1024",
-            quality="hd",
-            style="natural",
-            output_format="png",
+            options=ImageOptions(size="1792x1024", quality="hd", style="natural", output_format="png"),
         )
     )
     assert fake.requests[0].json == {
@@ -183,7 +183,9 @@ async def test_unknown_model_is_refused_locally(client, fake) -> None:
 
 
 async def test_dalle2_generation_of_several_images(client, fake) -> None:
-    result = await client.generate(GenerateRequest(model="dall-e-2", prompt="cat", n=3, size="256x256"))
+    result = await client.generate(
+        GenerateRequest(model="dall-e-2", prompt="cat", n=3, options=ImageOptions(size="256x256"))
+    )
     assert fake.requests[0].json["response_format"] == "b64_json"
     assert [dims(image.data) for image in result.images] == [("png", 256, 256)] * 3
     assert len({image.data for image in result.images}) == 3
@@ -192,7 +194,13 @@ async def test_dalle2_generation_of_several_images(client, fake) -> None:
 async def test_edit_one_image(client, fake) -> None:
     source = InputImage(png(64, 48), "photo.png", "image/png")
     result = await client.edit(
-        EditRequest(model="gpt-image-1", prompt="make it snow", images=(source,), quality="medium", user="u1")
+        EditRequest(
+            model="gpt-image-1",
+            prompt="make it snow",
+            images=(source,),
+            user="u1",
+            options=ImageOptions(quality="medium"),
+        )
     )
     [request] = fake.requests
     assert request.path == "/v1/images/edits"
@@ -220,9 +228,7 @@ async def test_edit_several_images_with_mask(client, fake) -> None:
             images=images,
             mask=mask,
             n=2,
-            size="1024x1536",
-            background="transparent",
-            output_format="png",
+            options=ImageOptions(size="1024x1536", background="transparent", output_format="png"),
         )
     )
     [request] = fake.requests
@@ -245,7 +251,14 @@ async def test_edit_dalle2_square_png_and_mask(client, fake) -> None:
     source = InputImage(png(256, 256, alpha=True), "square.png", "image/png")
     mask = InputImage(png(256, 256, alpha=True), "mask.png", "image/png")
     result = await client.edit(
-        EditRequest(model="dall-e-2", prompt="add a hat", images=(source,), mask=mask, size="512x512", n=2)
+        EditRequest(
+            model="dall-e-2",
+            prompt="add a hat",
+            images=(source,),
+            mask=mask,
+            n=2,
+            options=ImageOptions(size="512x512"),
+        )
     )
     request = fake.requests[0]
     assert request.form == {
@@ -266,7 +279,7 @@ async def test_edit_needs_an_image(client) -> None:
 async def test_variation(client, fake) -> None:
     image = InputImage(png(128, 128), "otter.png", "image/png")
     result = await client.vary(
-        VariationRequest(model="dall-e-2", image=image, n=2, size="256x256", user="u2")
+        VariationRequest(model="dall-e-2", image=image, n=2, user="u2", options=ImageOptions(size="256x256"))
     )
     [request] = fake.requests
     assert request.path == "/v1/images/variations"
@@ -316,7 +329,7 @@ async def test_concurrent_calls_share_one_session(client, fake) -> None:
 async def test_url_results_are_downloaded_without_the_key(client, fake) -> None:
     fake.url_results = True
     result = await client.generate(
-        GenerateRequest(model="gpt-image-1.5", prompt="x", n=3, output_format="jpeg")
+        GenerateRequest(model="gpt-image-1.5", prompt="x", n=3, options=ImageOptions(output_format="jpeg"))
     )
     assert len(fake.downloads) == 3
     assert [image.format for image in result.images] == ["jpeg"] * 3
@@ -330,7 +343,9 @@ async def test_too_large_url_result_is_a_bad_response(make_client, fake, chunked
     fake.url_chunked = chunked
     client = make_client(max_download_bytes=2_000)
     with pytest.raises(BadResponse) as info:
-        await client.generate(GenerateRequest(model="dall-e-2", prompt="x", size="512x512"))
+        await client.generate(
+            GenerateRequest(model="dall-e-2", prompt="x", options=ImageOptions(size="512x512"))
+        )
     assert "cap" in str(info.value)
     assert len(fake.requests) == 1  # not retried: a second generation would be billed again
 

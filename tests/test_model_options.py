@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.images import BUILTIN_MODELS, OptionNotSupported, suggest_sizes, validate_edit, validate_generation
+from bot.images import BUILTIN_MODELS, OptionNotSupported, suggest_sizes
+from tests.helpers import edit, generation
 
 get_model = BUILTIN_MODELS.get_model
 V26 = get_model("gpt-image-2.6-flare")
@@ -22,57 +23,57 @@ def sheet_fits(width: int, height: int, frames: int) -> bool:
 
 @pytest.mark.parametrize("quality", ["xhigh", "max"])
 def test_higher_qualities_exist_on_25_and_26_only(quality: str) -> None:
-    assert validate_generation(V26, prompt="x", n=1, quality=quality).quality == quality
-    assert validate_generation(V25, prompt="x", n=1, quality=quality.upper()).quality == quality
+    assert generation(V26, prompt="x", n=1, quality=quality).options.quality == quality
+    assert generation(V25, prompt="x", n=1, quality=quality.upper()).options.quality == quality
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(V2, prompt="x", n=1, quality=quality)
+        generation(V2, prompt="x", n=1, quality=quality)
     assert info.value.allowed == ("low", "medium", "high", "auto")
 
 
 def test_complexity_is_26_only_and_left_out_by_default() -> None:
-    assert validate_generation(V26, prompt="x", n=1).complexity is None
-    assert validate_generation(V26, prompt="x", n=1, complexity="High").complexity == "high"
-    assert validate_edit(V26, prompt="x", n=1, complexity="low").complexity == "low"
+    assert generation(V26, prompt="x", n=1).options.complexity is None
+    assert generation(V26, prompt="x", n=1, complexity="High").options.complexity == "high"
+    assert edit(V26, prompt="x", n=1, complexity="low").options.complexity == "low"
     for spec in (V25, V2):
         with pytest.raises(OptionNotSupported) as info:
-            validate_generation(spec, prompt="x", n=1, complexity="low")
+            generation(spec, prompt="x", n=1, complexity="low")
         assert (info.value.option, info.value.allowed) == ("complexity", ())
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(V26, prompt="x", n=1, complexity="extreme")
+        generation(V26, prompt="x", n=1, complexity="extreme")
     assert info.value.allowed == ("low", "medium", "high")
 
 
 def test_a_gif_defaults_to_nine_frames_at_the_largest_square_that_fits() -> None:
-    options = validate_generation(V26, prompt="x", n=1, output_format="gif")
+    options = generation(V26, prompt="x", n=1, output_format="gif").options
     assert (options.output_format, options.frames, options.size) == ("gif", 9, "960x960")
-    assert validate_generation(V26, prompt="x", n=1, output_format="gif", frames=12).size == "816x816"
-    assert validate_generation(V26, prompt="x", n=1, output_format="gif", frames=16).size == "720x720"
-    assert validate_generation(V26, prompt="x", n=1, output_format="gif", frames=2).size == "960x960"
+    assert generation(V26, prompt="x", n=1, output_format="gif", frames=12).options.size == "816x816"
+    assert generation(V26, prompt="x", n=1, output_format="gif", frames=16).options.size == "720x720"
+    assert generation(V26, prompt="x", n=1, output_format="gif", frames=2).options.size == "960x960"
 
 
 def test_gif_is_refused_where_the_model_has_none() -> None:
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(V25, prompt="x", n=1, output_format="gif")
+        generation(V25, prompt="x", n=1, output_format="gif")
     assert (info.value.option, info.value.allowed) == ("format", ("png", "jpeg", "webp"))
     with pytest.raises(OptionNotSupported) as info:
-        validate_edit(V26, prompt="x", n=1, output_format="gif")
+        edit(V26, prompt="x", n=1, output_format="gif")
     assert info.value.option == "format"
 
 
 def test_frames_without_a_gif_are_refused() -> None:
     for spec in (V26, V2):
         with pytest.raises(OptionNotSupported) as info:
-            validate_generation(spec, prompt="x", n=1, frames=4)
+            generation(spec, prompt="x", n=1, frames=4)
         assert (info.value.option, info.value.allowed) == ("frames", ())
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(V26, prompt="x", n=1, output_format="png", frames=4)
+        generation(V26, prompt="x", n=1, output_format="png", frames=4)
     assert info.value.option == "frames"
 
 
 @pytest.mark.parametrize("frames", [0, 1, 17, 99])
 def test_frame_counts_outside_two_to_sixteen_are_refused(frames: int) -> None:
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(V26, prompt="x", n=1, output_format="gif", frames=frames)
+        generation(V26, prompt="x", n=1, output_format="gif", frames=frames)
     assert info.value.allowed_text == "2 to 16"
 
 
@@ -81,14 +82,14 @@ def test_frame_counts_outside_two_to_sixteen_are_refused(frames: int) -> None:
 )
 def test_gif_sizes_over_the_budget_are_refused(size: str, frames: int) -> None:
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(V26, prompt="x", n=1, output_format="gif", frames=frames, size=size)
+        generation(V26, prompt="x", n=1, output_format="gif", frames=frames, size=size)
     assert info.value.option == "size"
     assert "frames" in info.value.allowed_text
 
 
 def test_transparent_gifs_are_refused_because_openai_documents_png_and_webp_only() -> None:
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(V26, prompt="x", n=1, output_format="gif", background="transparent")
+        generation(V26, prompt="x", n=1, output_format="gif", background="transparent")
     assert (info.value.option, info.value.allowed) == ("format", ("png", "webp"))
 
 
@@ -98,9 +99,7 @@ def test_gif_size_accepted_iff_the_sheet_fits(w16: int, h16: int, frames: int) -
     width, height = w16 * 16, h16 * 16
     expected = sheet_fits(width, height, frames) and 3 * min(width, height) >= max(width, height)
     try:
-        validate_generation(
-            V26, prompt="x", n=1, output_format="gif", frames=frames, size=f"{width}x{height}"
-        )
+        generation(V26, prompt="x", n=1, output_format="gif", frames=frames, size=f"{width}x{height}")
         accepted = True
     except OptionNotSupported:
         accepted = False
@@ -114,5 +113,7 @@ def test_every_gif_size_suggestion_fits(frames: int, typed: str) -> None:
     if not typed:
         assert suggestions, "something is always proposed for a GIF"
     for size in suggestions:
-        options = validate_generation(V26, prompt="x", n=1, output_format="gif", frames=frames, size=size)
-        assert options.size == size
+        assert (
+            generation(V26, prompt="x", n=1, output_format="gif", frames=frames, size=size).options.size
+            == size
+        )

@@ -21,12 +21,10 @@ from bot.images import (
     request_batches,
     size_allowed,
     suggest_sizes,
-    validate_edit,
-    validate_generation,
-    validate_variation,
 )
 from bot.images.pricing import PerImagePricing
 from bot.images.validation import has_visible_text
+from tests.helpers import edit, generation, variation
 
 MODELS = BUILTIN_MODELS
 get_model = BUILTIN_MODELS.get_model
@@ -213,7 +211,8 @@ def test_upstream_id_defaults_to_the_name() -> None:
     ],
 )
 def test_generation_defaults_are_resolved(name: str, expected: tuple) -> None:
-    options = validate_generation(get_model(name), prompt="  a red fox  ", n=2)
+    checked = generation(get_model(name), prompt="  a red fox  ", n=2)
+    options = checked.options
     assert (
         options.size,
         options.quality,
@@ -221,25 +220,25 @@ def test_generation_defaults_are_resolved(name: str, expected: tuple) -> None:
         options.background,
         options.output_format,
     ) == expected
-    assert options.prompt == "a red fox"
-    assert (options.model, options.n) == (name, 2)
+    assert checked.prompt == "a red fox"
+    assert (checked.model, checked.n) == (name, 2)
 
 
 def test_sizes_are_normalised() -> None:
     spec = get_model("gpt-image-1")
-    assert validate_generation(spec, prompt="x", n=1, size=" 1536 × 1024 ").size == "1536x1024"
-    assert validate_generation(spec, prompt="x", n=1, size="AUTO").size == "auto"
-    assert validate_generation(spec, prompt="x", n=1, quality=" High ").quality == "high"
+    assert generation(spec, prompt="x", n=1, size=" 1536 × 1024 ").options.size == "1536x1024"
+    assert generation(spec, prompt="x", n=1, size="AUTO").options.size == "auto"
+    assert generation(spec, prompt="x", n=1, quality=" High ").options.quality == "high"
 
 
 def test_prompt_checks_come_first() -> None:
     spec = get_model("dall-e-2")
     with pytest.raises(EmptyPrompt):
-        validate_generation(spec, prompt=" \n ", n=99, size="bad")
+        generation(spec, prompt=" \n ", n=99, size="bad")
     with pytest.raises(PromptTooLong) as info:
-        validate_generation(spec, prompt="x" * 1001, n=99, size="bad")
+        generation(spec, prompt="x" * 1001, n=99, size="bad")
     assert (info.value.model, info.value.length, info.value.limit) == ("dall-e-2", 1001, 1000)
-    assert validate_generation(spec, prompt="x" * 1000, n=1).prompt == "x" * 1000
+    assert generation(spec, prompt="x" * 1000, n=1).prompt == "x" * 1000
 
 
 @pytest.mark.parametrize(
@@ -257,83 +256,84 @@ def test_prompt_checks_come_first() -> None:
 def test_option_checks_in_order(kwargs: dict, option: str) -> None:
     kwargs = {"n": 1, **kwargs}
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(get_model("gpt-image-1"), prompt="fox", **kwargs)
+        generation(get_model("gpt-image-1"), prompt="fox", **kwargs)
     assert info.value.option == option
     assert info.value.model == "gpt-image-1"
 
 
 def test_allowed_text_names_every_allowed_value() -> None:
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(get_model("gpt-image-2"), prompt="x", n=1, size="1000x1000")
+        generation(get_model("gpt-image-2"), prompt="x", n=1, size="1000x1000")
     assert info.value.allowed == GPT_SIZES
     assert info.value.allowed_text == (
         "1024x1024, 1536x1024, 1024x1536, auto, or any WxH with both sides multiples of 16, "
         "ratio up to 3:1, at most 3840x2160"
     )
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(get_model("dall-e-3"), prompt="x", n=1, size="1536x1024")
+        generation(get_model("dall-e-3"), prompt="x", n=1, size="1536x1024")
     assert info.value.allowed_text == "1024x1024, 1792x1024, or 1024x1792"
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(get_model("dall-e-3"), prompt="x", n=12)
+        generation(get_model("dall-e-3"), prompt="x", n=12)
     assert info.value.allowed == tuple(str(i) for i in range(1, 11))
     assert info.value.allowed_text == "1 to 10"
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(get_model("dall-e-3"), prompt="x", n=1, style="anime")
+        generation(get_model("dall-e-3"), prompt="x", n=1, style="anime")
     assert info.value.allowed_text == "vivid or natural"
 
 
 def test_options_a_model_does_not_have_are_refused() -> None:
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(get_model("gpt-image-1"), prompt="x", n=1, style="vivid")
+        generation(get_model("gpt-image-1"), prompt="x", n=1, style="vivid")
     assert info.value.allowed == ()
     assert "no style" in info.value.allowed_text
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(get_model("dall-e-3"), prompt="x", n=1, background="transparent")
+        generation(get_model("dall-e-3"), prompt="x", n=1, background="transparent")
     assert info.value.option == "background"
     with pytest.raises(OptionNotSupported):
-        validate_generation(get_model("dall-e-2"), prompt="x", n=1, quality="hd")
+        generation(get_model("dall-e-2"), prompt="x", n=1, quality="hd")
 
 
 def test_transparent_background_needs_png_or_webp() -> None:
     spec = get_model("gpt-image-1")
     with pytest.raises(OptionNotSupported) as info:
-        validate_generation(spec, prompt="x", n=1, background="transparent", output_format="jpeg")
+        generation(spec, prompt="x", n=1, background="transparent", output_format="jpeg")
     assert (info.value.option, info.value.allowed, info.value.reason) == (
         "format",
         ("png", "webp"),
         "background=transparent",
     )
-    assert validate_generation(spec, prompt="x", n=1, background="transparent").output_format == "png"
+    assert generation(spec, prompt="x", n=1, background="transparent").options.output_format == "png"
 
 
 def test_dalle3_accepts_up_to_ten_images_per_job() -> None:
-    assert validate_generation(get_model("dall-e-3"), prompt="x", n=10).n == 10
+    assert generation(get_model("dall-e-3"), prompt="x", n=10).n == 10
 
 
 def test_edit_validation() -> None:
     with pytest.raises(EndpointNotSupported) as info:
-        validate_edit(get_model("dall-e-3"), prompt="x", n=1, supporting=MODELS.supporting("edits"))
+        edit(get_model("dall-e-3"), prompt="x", n=1, supporting=MODELS.supporting("edits"))
     assert info.value.endpoint == "edits"
     assert set(info.value.models_that_can) == {"dall-e-2", *GPT}
     with pytest.raises(OptionNotSupported) as image_info:
-        validate_edit(get_model("dall-e-2"), prompt="x", n=1, image_count=2)
+        edit(get_model("dall-e-2"), prompt="x", n=1, image_count=2)
     assert (image_info.value.option, image_info.value.allowed) == ("images", ("1",))
-    assert validate_edit(get_model("gpt-image-1"), prompt="x", n=1, image_count=16).image_count == 16
+    assert edit(get_model("gpt-image-1"), prompt="x", n=1, image_count=16).image_count == 16
     with pytest.raises(OptionNotSupported):
-        validate_edit(get_model("gpt-image-1"), prompt="x", n=1, image_count=17)
+        edit(get_model("gpt-image-1"), prompt="x", n=1, image_count=17)
     with pytest.raises(PromptTooLong):
-        validate_edit(get_model("dall-e-2"), prompt="x" * 1001, n=1)
-    options = validate_edit(get_model("gpt-image-2"), prompt="x", n=3, size="2048x1152")
-    assert (options.size, options.quality, options.background, options.n) == ("2048x1152", "auto", "auto", 3)
+        edit(get_model("dall-e-2"), prompt="x" * 1001, n=1)
+    checked = edit(get_model("gpt-image-2"), prompt="x", n=3, size="2048x1152")
+    options = checked.options
+    assert (options.size, options.quality, options.background, checked.n) == ("2048x1152", "auto", "auto", 3)
 
 
 def test_variation_validation() -> None:
-    assert validate_variation(get_model("dall-e-2"), n=4, size="256x256").size == "256x256"
+    assert variation(get_model("dall-e-2"), n=4, size="256x256").options.size == "256x256"
     with pytest.raises(EndpointNotSupported) as info:
-        validate_variation(get_model("gpt-image-2"), n=1, supporting=MODELS.supporting("variations"))
+        variation(get_model("gpt-image-2"), n=1, supporting=MODELS.supporting("variations"))
     assert info.value.models_that_can == ("dall-e-2",)
     with pytest.raises(OptionNotSupported):
-        validate_variation(get_model("dall-e-2"), n=1, size="1792x1024")
+        variation(get_model("dall-e-2"), n=1, size="1792x1024")
 
 
 @settings(max_examples=300, deadline=None)
@@ -343,7 +343,7 @@ def test_custom_size_accepted_iff_it_meets_the_rule(width: int, height: int) -> 
     size = f"{width}x{height}"
     assert size_allowed(spec, size) == (gpt2_oracle(width, height) or size in spec.sizes)
     try:
-        validate_generation(spec, prompt="x", n=1, size=size)
+        generation(spec, prompt="x", n=1, size=size)
         accepted = True
     except OptionNotSupported:
         accepted = False
@@ -415,7 +415,7 @@ def test_every_suggestion_is_accepted(name: str, typed: str) -> None:
     assert len(suggestions) <= 25
     assert len(set(suggestions)) == len(suggestions)
     for size in suggestions:
-        assert validate_generation(spec, prompt="x", n=1, size=size).size == size
+        assert generation(spec, prompt="x", n=1, size=size).options.size == size
 
 
 # -- prices ------------------------------------------------------------------------------------------

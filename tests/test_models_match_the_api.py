@@ -20,11 +20,11 @@ from bot.images import (
     BUILTIN_MODELS,
     EditRequest,
     GenerateRequest,
+    ImageOptions,
     InputImage,
     ModelSpec,
     request_batches,
-    validate_edit,
-    validate_generation,
+    validate,
 )
 from bot.images.client import edit_fields, generation_body
 from bot.images.models_file import parse_models
@@ -72,18 +72,9 @@ def raw_body(spec: ModelSpec, n: int, options: dict[str, Any]) -> dict[str, Any]
 
 def sent_bodies(spec: ModelSpec, n: int, options: dict[str, Any]) -> list[dict[str, Any]]:
     """The bodies the bot sends for validated ``options`` (one per fan-out part)."""
-    checked = validate_generation(spec, prompt="a lighthouse", n=n, **options)
+    checked = validate(spec, "generations", prompt="a lighthouse", n=n, options=ImageOptions(**options))
     request = GenerateRequest(
-        model=spec.name,
-        prompt=checked.prompt,
-        size=checked.size,
-        quality=checked.quality,
-        style=checked.style,
-        background=checked.background,
-        output_format=checked.output_format,
-        complexity=checked.complexity,
-        frame_count=checked.frames,
-        user="u-test",
+        model=spec.name, prompt=checked.prompt or "", user="u-test", options=checked.options
     )
     return [
         generation_body(spec, GenerateRequest(**{**request.__dict__, "n": part}))
@@ -122,19 +113,12 @@ EDIT_OPTIONS = st.fixed_dictionaries(
 def test_edits_accepted_by_the_bot_are_accepted(name, options) -> None:
     spec = BUILTIN_MODELS[name]
     try:
-        checked = validate_edit(spec, prompt="make it night", n=1, **options)
+        checked = validate(spec, "edits", prompt="make it night", n=1, options=ImageOptions(**options))
     except UserInputError:
         return
     image = InputImage(png(), "image.png", "image/png")
     request = EditRequest(
-        model=spec.name,
-        prompt=checked.prompt,
-        images=(image,),
-        size=checked.size,
-        quality=checked.quality,
-        background=checked.background,
-        output_format=checked.output_format,
-        complexity=checked.complexity,
+        model=spec.name, prompt=checked.prompt or "", images=(image,), options=checked.options
     )
     fields, _ = edit_fields(spec, request)
     uploads = {"image": [(image.filename, image.content_type, image.data)]}

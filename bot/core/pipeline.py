@@ -401,10 +401,10 @@ class JobRunner:
         return request_cost(
             spec,
             result,
-            size=recipe.size,
-            quality=recipe.quality,
+            size=recipe.options.size,
+            quality=recipe.options.quality,
             had_input_images=recipe.kind != "imagine",
-            frames=recipe.frames,
+            frames=recipe.options.frames,
         )
 
     async def _call(self, request: UpstreamRequest, ticket: Ticket, holding: Holding | None) -> ImageResult:

@@ -8,22 +8,23 @@ Nothing here imports discord.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from bot.images import (
+    NO_OPTIONS,
     EditRequest,
+    Endpoint,
     Fit,
     GenerateRequest,
+    ImageOptions,
     InputImage,
     ModelRegistry,
     ModelSpec,
     VariationRequest,
     parse_wxh,
-    validate_edit,
-    validate_generation,
-    validate_variation,
+    validate,
 )
 
 Kind = Literal["imagine", "edit", "vary"]
@@ -40,28 +41,29 @@ class Recipe:
     kind: Kind
     model: str
     n: int
-    prompt: str | None = None
-    size: str | None = None
-    quality: str | None = None
-    style: str | None = None
-    background: str | None = None
+    prompt: str | None = None  # for a variation: the member's guide, if any
+    options: ImageOptions = NO_OPTIONS
     fit: Fit = "crop"
     image_count: int = 0  # how many input images an edit or variation takes
-    output_format: str | None = None
-    complexity: str | None = None
-    frames: int | None = None  # an animated GIF's frame count
 
     def to_details(self) -> dict[str, Any]:
-        return asdict(self)
+        """Flat and JSON-ready, as stored with the job (and as stored before options had a type)."""
+        details = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "options"}
+        return details | {f.name: getattr(self.options, f.name) for f in fields(self.options)}
 
     @classmethod
     def from_details(cls, details: dict[str, Any]) -> Recipe:
-        names = {field.name for field in fields(cls)}
-        return cls(**{key: value for key, value in details.items() if key in names})
+        names = {f.name for f in fields(cls)} - {"options"}
+        own = {key: value for key, value in details.items() if key in names}
+        return cls(**own, options=ImageOptions.from_dict(details))
 
 
-def uses_variations_endpoint(recipe: Recipe, spec: ModelSpec) -> bool:
-    return recipe.kind == "vary" and "variations" in spec.endpoints
+def endpoint_for(recipe: Recipe, spec: ModelSpec) -> Endpoint:
+    """The endpoint a recipe goes to: a variation uses the variations endpoint where the model has
+    it, else it is an edit told to vary the image."""
+    if recipe.kind == "imagine":
+        return "generations"
+    return "variations" if recipe.kind == "vary" and "variations" in spec.endpoints else "edits"
 
 
 @dataclass(frozen=True)
@@ -98,62 +100,36 @@ def checked(recipe: Recipe, models: ModelRegistry, *, on: date | None = None) ->
     """
     day = on or today()
     spec = models.usable(recipe.model, today=day)
-    if recipe.kind == "imagine":
-        options = validate_generation(
-            spec,
-            prompt=recipe.prompt or "",
-            n=recipe.n,
-            size=recipe.size,
-            quality=recipe.quality,
-            style=recipe.style,
-            background=recipe.background,
-            output_format=recipe.output_format,
-            complexity=recipe.complexity,
-            frames=recipe.frames,
-            supporting=models.supporting("generations", today=day),
-        )
-        return Recipe(
-            "imagine",
-            spec.name,
-            recipe.n,
-            prompt=options.prompt,
-            size=options.size,
-            quality=options.quality,
-            style=options.style,
-            background=options.background,
-            # sent only when asked for: the model's default needs no field
-            output_format=options.output_format if recipe.output_format else None,
-            complexity=options.complexity,
-            frames=options.frames,
-        )
-    if uses_variations_endpoint(recipe, spec):
-        supporting = models.supporting("variations", today=day)
-        variation = validate_variation(spec, n=recipe.n, size=recipe.size, supporting=supporting)
-        return Recipe("vary", spec.name, recipe.n, size=variation.size, fit=recipe.fit, image_count=1)
-    prompt = vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt or ""
-    edit = validate_edit(
+    endpoint = endpoint_for(recipe, spec)
+    result = validate(
         spec,
-        prompt=prompt,
+        endpoint,
         n=recipe.n,
-        size=recipe.size,
-        quality=recipe.quality,
-        background=recipe.background,
-        complexity=recipe.complexity,
+        prompt=vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt,
+        options=recipe.options,
         image_count=max(1, recipe.image_count),
-        supporting=models.supporting("edits", today=day),
+        supporting=models.supporting(endpoint, today=day),
     )
+    options = result.options
+    if recipe.options.output_format is None:  # sent only when asked for: the default needs no field
+        options = options.changed(output_format=None)
     return Recipe(
         recipe.kind,
         spec.name,
-        recipe.n,
-        prompt=recipe.prompt if recipe.kind == "vary" else edit.prompt,
-        size=edit.size,
-        quality=edit.quality,
-        background=edit.background,
+        result.n,
+        prompt=_stored_prompt(recipe, endpoint, result.prompt),
+        options=options,
         fit=recipe.fit,
-        image_count=max(1, recipe.image_count),
-        complexity=edit.complexity,
+        image_count=0 if recipe.kind == "imagine" else max(1, recipe.image_count),
     )
+
+
+def _stored_prompt(recipe: Recipe, endpoint: Endpoint, cleaned: str | None) -> str | None:
+    """A variation made as an edit keeps the member's guide (the instruction is added when the request
+    is made); the variations endpoint takes no prompt, so none is kept."""
+    if recipe.kind != "vary":
+        return cleaned
+    return recipe.prompt if endpoint == "edits" else None
 
 
 #: bytes per pixel of a PNG the Images API returns, on the large side (photo-like images: ~2; noise: 3)
@@ -166,11 +142,12 @@ def compact_output(recipe: Recipe, spec: ModelSpec, file_budget: int | None) -> 
     """(output_format, output_compression) to ask upstream for: the member's choice, or — when they
     chose none and a PNG of this size would likely exceed the channel's upload limit per file —
     WebP at COMPACT_COMPRESSION, so the result needn't be decoded and re-encoded before posting."""
-    if recipe.output_format is not None or file_budget is None or "webp" not in spec.output_formats:
-        return recipe.output_format, None
-    size = recipe.size or spec.default_size
+    chosen = recipe.options
+    if chosen.output_format is not None or file_budget is None or "webp" not in spec.output_formats:
+        return chosen.output_format, None
+    size = chosen.size or spec.default_size
     width, height = parse_wxh(size) or (1536, 1024)  # "auto": the larger standard size
-    transparent = recipe.background == "transparent"
+    transparent = chosen.background == "transparent"
     if width * height * PNG_BYTES_PER_PIXEL[transparent] <= file_budget:
         return None, None
     return "webp", COMPACT_COMPRESSION
@@ -185,35 +162,19 @@ def to_request(
     ``compact_output``); None: whatever the model returns by default.
     """
     output_format, compression = compact_output(recipe, spec, file_budget)
-    if recipe.kind == "imagine":
-        return GenerateRequest(
-            model=recipe.model,
-            prompt=recipe.prompt or "",
-            n=recipe.n,
-            size=recipe.size,
-            quality=recipe.quality,
-            style=recipe.style,
-            background=recipe.background,
-            output_format=output_format,
-            output_compression=compression,
-            complexity=recipe.complexity,
-            frame_count=recipe.frames,
-        )
+    options = recipe.options.changed(output_format=output_format, output_compression=compression)
+    endpoint = endpoint_for(recipe, spec)
+    if endpoint == "generations":
+        return GenerateRequest(model=recipe.model, prompt=recipe.prompt or "", n=recipe.n, options=options)
     if not inputs.images:
         raise ValueError(f"a {recipe.kind} job needs its input image")
-    if uses_variations_endpoint(recipe, spec):
-        return VariationRequest(model=recipe.model, image=inputs.images[0], n=recipe.n, size=recipe.size)
-    prompt = vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt or ""
+    if endpoint == "variations":
+        return VariationRequest(model=recipe.model, image=inputs.images[0], n=recipe.n, options=options)
     return EditRequest(
         model=recipe.model,
-        prompt=prompt,
+        prompt=vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt or "",
         images=inputs.images,
         mask=inputs.mask,
         n=recipe.n,
-        size=recipe.size,
-        quality=recipe.quality,
-        background=recipe.background,
-        output_format=output_format,
-        output_compression=compression,
-        complexity=recipe.complexity,
+        options=options,
     )

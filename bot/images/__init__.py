@@ -39,6 +39,7 @@ from .errors import (
     redact,
 )
 from .lifecycle import ModelRegistry, ModelState
+from .options import ENDPOINT_OPTIONS, NO_OPTIONS, ImageOptions
 from .pricing import Cost, ImagePrice, PerImagePricing, Pricing, TokenPricing
 from .response_budget import Holding, ResponseBudget
 from .retry import RateLimitInfo, RetryDecision, decide_retry, parse_duration, parse_rate_limit_headers
@@ -46,30 +47,28 @@ from .sizes import CustomSizeRule, normalize_size, parse_wxh
 from .suggest import suggest_sizes
 from .validation import (
     MAX_IMAGES_PER_JOB,
-    EditOptions,
-    GenerationOptions,
-    VariationOptions,
+    Checked,
     gif_size_allowed,
     max_images,
     request_batches,
     size_allowed,
-    validate_edit,
-    validate_generation,
-    validate_variation,
+    validate,
 )
 
 __all__ = [
     "BUILTIN_MODELS",
     "DEFAULT_MODEL",
     "ENDPOINTS",
+    "ENDPOINT_OPTIONS",
     "MAX_IMAGES_PER_JOB",
+    "NO_OPTIONS",
     "APIConnectionError",
     "APITimeout",
     "AuthenticationFailed",
     "BadResponse",
+    "Checked",
     "Cost",
     "CustomSizeRule",
-    "EditOptions",
     "EditRequest",
     "EmptyPrompt",
     "Endpoint",
@@ -77,9 +76,9 @@ __all__ = [
     "Fit",
     "GenerateRequest",
     "GeneratedImage",
-    "GenerationOptions",
     "GifRule",
     "Holding",
+    "ImageOptions",
     "ImagePrice",
     "ImageResult",
     "ImagesAPIError",
@@ -108,7 +107,6 @@ __all__ = [
     "TokenPricing",
     "UnknownModel",
     "Usage",
-    "VariationOptions",
     "VariationRequest",
     "decide_retry",
     "detect_image_format",
@@ -124,7 +122,5 @@ __all__ = [
     "request_cost",
     "size_allowed",
     "suggest_sizes",
-    "validate_edit",
-    "validate_generation",
-    "validate_variation",
+    "validate",
 ]

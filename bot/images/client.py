@@ -23,7 +23,7 @@ from yarl import URL
 from ._headers import header
 from ._response import ParsedBody, detect_image_format, parse_images_body
 from .builtin_models import BUILTIN_MODELS
-from .catalogue import ModelCatalogue, ModelSpec
+from .catalogue import Endpoint, ModelCatalogue, ModelSpec
 from .datatypes import (
     EditRequest,
     GeneratedImage,
@@ -175,7 +175,7 @@ class ImagesClient:
     ) -> ImageResult:
         """Variations of one image (multipart; dall-e-2 only)."""
         spec = self._catalogue.get_model(request.model)
-        fields = _fields(spec, request, _VARIATION_OPTIONS, self._azure)
+        fields = _fields(spec, "variations", request, self._azure)
         files = [("image", request.image)]
         form = lambda: ("form", _form(fields, files))  # noqa: E731 - a fresh form per attempt
         return await self._call("variations", spec, form, request.n, gate, holding)
@@ -476,26 +476,10 @@ def _model_field(spec: ModelSpec, azure: bool) -> dict[str, Any]:
     return {} if azure else {"model": spec.upstream_id}
 
 
-#: the optional request fields each endpoint takes, by their names on the request dataclasses
-_GENERATION_OPTIONS = (
-    "size",
-    "quality",
-    "style",
-    "background",
-    "output_format",
-    "output_compression",
-    "complexity",
-    "frame_count",
-    "user",
-)
-_EDIT_OPTIONS = ("size", "quality", "background", "output_format", "output_compression", "complexity", "user")
-_VARIATION_OPTIONS = ("size", "user")
-
-
 def _fields(
     spec: ModelSpec,
+    endpoint: Endpoint,
     request: GenerateRequest | EditRequest | VariationRequest,
-    options: tuple[str, ...],
     azure: bool,
 ) -> dict[str, Any]:
     """model, prompt (where there is one), n, then the set optional fields the model accepts."""
@@ -504,13 +488,13 @@ def _fields(
     if not isinstance(request, VariationRequest):
         fields["prompt"] = request.prompt
     fields["n"] = request.n
-    fields.update(_optional_fields(spec, **{name: getattr(request, name) for name in options}))
+    fields.update(_optional_fields(spec, {**request.options.body_fields(endpoint), "user": request.user}))
     return fields
 
 
 def generation_body(spec: ModelSpec, request: GenerateRequest, *, azure: bool = False) -> dict[str, Any]:
     """The JSON body of ``POST /images/generations`` for ``request`` on ``spec`` (pure)."""
-    return _fields(spec, request, _GENERATION_OPTIONS, azure)
+    return _fields(spec, "generations", request, azure)
 
 
 def edit_fields(
@@ -519,7 +503,7 @@ def edit_fields(
     """The multipart text fields and files of ``POST /images/edits`` (pure)."""
     if not request.images:
         raise ValueError("an edit needs at least one image")
-    fields = _fields(spec, request, _EDIT_OPTIONS, azure)
+    fields = _fields(spec, "edits", request, azure)
     image_field = "image" if len(request.images) == 1 else "image[]"
     files = [(image_field, image) for image in request.images]
     if request.mask is not None:
@@ -527,7 +511,7 @@ def edit_fields(
     return fields, files
 
 
-def _optional_fields(spec: ModelSpec, **values: str | int | None) -> dict[str, Any]:
+def _optional_fields(spec: ModelSpec, values: Mapping[str, str | int | None]) -> dict[str, Any]:
     """The optional fields that are set and that the model accepts, plus ``response_format=b64_json``
     wherever the model accepts ``response_format``."""
     accepted: Mapping[str, bool] = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from .options import NO_OPTIONS, ImageOptions
 from .retry import RateLimitInfo
 
 __all__ = [
@@ -41,15 +42,7 @@ class GenerateRequest:
     model: str
     prompt: str
     n: int = 1
-    size: str | None = None
-    quality: str | None = None
-    style: str | None = None
-    background: str | None = None
-    output_format: str | None = None
-    output_compression: int | None = None  # 0-100, with output_format jpeg or webp
-    complexity: str | None = None
-    #: frames of an animated GIF (sent as ``frame_count`` with ``output_format="gif"``)
-    frame_count: int | None = None
+    options: ImageOptions = NO_OPTIONS
     user: str | None = None
 
 
@@ -62,12 +55,7 @@ class EditRequest:
     images: tuple[InputImage, ...]
     mask: InputImage | None = None
     n: int = 1
-    size: str | None = None
-    quality: str | None = None
-    background: str | None = None
-    output_format: str | None = None
-    output_compression: int | None = None  # 0-100, with output_format jpeg or webp
-    complexity: str | None = None
+    options: ImageOptions = NO_OPTIONS
     user: str | None = None
 
 
@@ -76,7 +64,7 @@ class VariationRequest:
     model: str
     image: InputImage
     n: int = 1
-    size: str | None = None
+    options: ImageOptions = NO_OPTIONS  # only ``size`` is sent
     user: str | None = None
 
 

@@ -10,22 +10,19 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 
-from .catalogue import ModelSpec
+from .catalogue import Endpoint, ModelSpec
 from .errors import EmptyPrompt, EndpointNotSupported, OptionNotSupported, PromptTooLong
+from .options import NO_OPTIONS, ImageOptions
 from .sizes import normalize_size, parse_wxh
 
 __all__ = [
     "MAX_IMAGES_PER_JOB",
-    "EditOptions",
-    "GenerationOptions",
-    "VariationOptions",
+    "Checked",
     "gif_size_allowed",
     "max_images",
     "request_batches",
     "size_allowed",
-    "validate_edit",
-    "validate_generation",
-    "validate_variation",
+    "validate",
 ]
 
 #: Discord allows 10 files per message; dall-e-3 reaches it by fanning out n=1 requests.
@@ -33,40 +30,15 @@ MAX_IMAGES_PER_JOB = 10
 
 
 @dataclass(frozen=True)
-class GenerationOptions:
-    """Validated options with every None resolved to the model's default (None where the model has
-    no such option)."""
+class Checked:
+    """A request checked against its model: the prompt cleaned (None for variations), every option
+    left out resolved to the row's default (None where the model has no such option)."""
 
     model: str
-    prompt: str
+    prompt: str | None
     n: int
-    size: str
-    quality: str | None
-    style: str | None
-    background: str | None
-    output_format: str | None
-    complexity: str | None = None
-    frames: int | None = None
-
-
-@dataclass(frozen=True)
-class EditOptions:
-    model: str
-    prompt: str
-    n: int
-    size: str
-    quality: str | None
-    background: str | None
-    output_format: str | None
-    image_count: int
-    complexity: str | None = None
-
-
-@dataclass(frozen=True)
-class VariationOptions:
-    model: str
-    n: int
-    size: str
+    options: ImageOptions
+    image_count: int = 0  # input images (edits and variations)
 
 
 def max_images(spec: ModelSpec) -> int:
@@ -207,91 +179,53 @@ def _check_gif_size(spec: ModelSpec, size: str | None, frames: int) -> str:
     return normalised
 
 
-def validate_generation(
+def validate(
     spec: ModelSpec,
+    endpoint: Endpoint,
     *,
-    prompt: str,
     n: int,
-    size: str | None = None,
-    quality: str | None = None,
-    style: str | None = None,
-    background: str | None = None,
-    output_format: str | None = None,
-    complexity: str | None = None,
-    frames: int | None = None,
-    supporting: tuple[str, ...] = (),
-) -> GenerationOptions:
-    """Check a text-to-image job against the model; ``n`` may go up to ``max_images`` (fan-out).
-
-    ``supporting`` names the models that can make images from text, for the refusal's words.
-    """
-    _check_endpoint(spec, "generations", supporting)
-    clean_prompt = _check_prompt(spec, prompt)
-    gif = spec.gif is not None and (output_format or "").strip().lower() == "gif"
-    resolved_size = None if gif else _check_size(spec, size)  # a GIF's size depends on its frames
-    resolved_quality = _check_choice(spec, "quality", quality, spec.qualities, spec.default_quality)
-    resolved_style = _check_choice(spec, "style", style, spec.styles, spec.default_style)
-    resolved_background, resolved_format = _check_output(spec, background, output_format)
-    resolved_frames = _check_frames(spec, resolved_format, frames)
-    if resolved_size is None:
-        assert resolved_frames is not None
-        resolved_size = _check_gif_size(spec, size, resolved_frames)
-    return GenerationOptions(
-        model=spec.name,
-        prompt=clean_prompt,
-        n=_check_n(spec, n, max_images(spec)),
-        size=resolved_size,
-        quality=resolved_quality,
-        style=resolved_style,
-        background=resolved_background,
-        output_format=resolved_format,
-        complexity=_check_choice(spec, "complexity", complexity, spec.complexities, None),
-        frames=resolved_frames,
-    )
-
-
-def validate_edit(
-    spec: ModelSpec,
-    *,
-    prompt: str,
-    n: int,
-    size: str | None = None,
-    quality: str | None = None,
-    background: str | None = None,
-    output_format: str | None = None,
-    complexity: str | None = None,
+    prompt: str | None = None,
+    options: ImageOptions = NO_OPTIONS,
     image_count: int = 1,
     supporting: tuple[str, ...] = (),
-) -> EditOptions:
-    """Check an edit job (``image_count`` input images) against the model. GIF output is not offered
-    for edits (OpenAI allows it without a mask; no command asks for it yet)."""
-    _check_endpoint(spec, "edits", supporting)
-    clean_prompt = _check_prompt(spec, prompt)
-    if not 1 <= image_count <= spec.edit_max_images:
+) -> Checked:
+    """Check a job for ``endpoint`` against the model; ``n`` may go up to ``max_images`` (fan-out).
+
+    Options the endpoint doesn't take are left out. Edits take ``image_count`` input images and no
+    GIF output (OpenAI allows it without a mask; no command asks for it yet). ``supporting`` names
+    the models that have the endpoint, for the refusal's words.
+    """
+    _check_endpoint(spec, endpoint, supporting)
+    if endpoint == "variations":
+        n = _check_n(spec, n, max_images(spec))
+        return Checked(spec.name, None, n, ImageOptions(size=_check_size(spec, options.size)), 1)
+    clean_prompt = _check_prompt(spec, prompt or "")
+    if endpoint == "edits" and not 1 <= image_count <= spec.edit_max_images:
         allowed = tuple(str(i) for i in range(1, spec.edit_max_images + 1))
         raise OptionNotSupported(spec.name, "images", str(image_count), allowed)
-    resolved_background, resolved_format = _check_output(spec, background, output_format)
-    if resolved_format == "gif":
+    gif = spec.gif is not None and (options.output_format or "").strip().lower() == "gif"
+    size = None if gif else _check_size(spec, options.size)  # a GIF's size depends on its frames
+    quality = _check_choice(spec, "quality", options.quality, spec.qualities, spec.default_quality)
+    style = None
+    if endpoint == "generations":
+        style = _check_choice(spec, "style", options.style, spec.styles, spec.default_style)
+    background, output_format = _check_output(spec, options.background, options.output_format)
+    if endpoint == "edits" and output_format == "gif":
         still = tuple(fmt for fmt in spec.output_formats if fmt != "gif")
         raise OptionNotSupported(spec.name, "format", "gif", still, reason="an edit")
-    return EditOptions(
-        model=spec.name,
-        prompt=clean_prompt,
-        n=_check_n(spec, n, max_images(spec)),
-        size=_check_size(spec, size),
-        quality=_check_choice(spec, "quality", quality, spec.qualities, spec.default_quality),
-        background=resolved_background,
-        output_format=resolved_format,
-        image_count=image_count,
-        complexity=_check_choice(spec, "complexity", complexity, spec.complexities, None),
+    frames = _check_frames(spec, output_format, options.frames)
+    if size is None:
+        assert frames is not None
+        size = _check_gif_size(spec, options.size, frames)
+    resolved = ImageOptions(
+        size=size,
+        quality=quality,
+        style=style,
+        background=background,
+        output_format=output_format,
+        output_compression=options.output_compression,
+        complexity=_check_choice(spec, "complexity", options.complexity, spec.complexities, None),
+        frames=frames,
     )
-
-
-def validate_variation(
-    spec: ModelSpec, *, n: int, size: str | None = None, supporting: tuple[str, ...] = ()
-) -> VariationOptions:
-    """Check a variation job against the model (only dall-e-2 has the endpoint)."""
-    _check_endpoint(spec, "variations", supporting)
-    return VariationOptions(
-        model=spec.name, n=_check_n(spec, n, max_images(spec)), size=_check_size(spec, size)
-    )
+    n = _check_n(spec, n, max_images(spec))
+    return Checked(spec.name, clean_prompt, n, resolved, image_count if endpoint == "edits" else 0)

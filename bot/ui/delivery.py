@@ -141,18 +141,19 @@ def result_embed(delivery: Delivery, owner: discord.abc.User) -> discord.Embed:
         icon_url=owner.display_avatar.url,
     )
     embed.add_field(name=labels["model"], value=recipe.model)
+    chosen = recipe.options
     shown = (
-        ("size", recipe.size),
-        ("quality", recipe.quality),
-        ("style", recipe.style),
-        ("complexity", recipe.complexity),
-        ("format", text.gif_format(recipe.frames) if recipe.frames else recipe.output_format),
+        ("size", chosen.size),
+        ("quality", chosen.quality),
+        ("style", chosen.style),
+        ("complexity", chosen.complexity),
+        ("format", text.gif_format(chosen.frames) if chosen.frames else chosen.output_format),
     )
     for option, value in shown:
         if value:
             embed.add_field(name=labels[option], value=value)
-    if recipe.background and recipe.background != "auto":
-        embed.add_field(name=labels["background"], value=recipe.background)
+    if chosen.background and chosen.background != "auto":
+        embed.add_field(name=labels["background"], value=chosen.background)
     if delivery.revised_prompt:
         embed.add_field(
             name=text.REVISED_PROMPT, value=text.echo(delivery.revised_prompt, FIELD_LIMIT), inline=False

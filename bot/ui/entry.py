@@ -18,7 +18,7 @@ import discord
 
 from bot.core.pipeline import Claim, Job, JobRunner, Prepare
 from bot.core.recipes import Fit, Inputs, Recipe, checked
-from bot.images import ModelRegistry
+from bot.images import ImageOptions, ModelRegistry
 from bot.ui import attachments
 from bot.ui.controls import Controls
 from bot.ui.delivery import InteractionTarget, ReplyTarget, file_budget, post
@@ -92,7 +92,16 @@ class JobEntry:
         self, *, n: int = 1, size: str | None = None, guide: str | None = None, fit: Fit = "crop"
     ) -> Recipe:
         return checked(
-            Recipe("vary", self.vary_model, n, prompt=guide, size=size, fit=fit, image_count=1), self.models
+            Recipe(
+                "vary",
+                self.vary_model,
+                n,
+                prompt=guide,
+                options=ImageOptions(size=size),
+                fit=fit,
+                image_count=1,
+            ),
+            self.models,
         )
 
     async def vary_attachment(
