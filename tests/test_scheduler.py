@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -104,15 +105,33 @@ async def test_waiting_requests_are_told_their_place_and_when_they_start():
         return on_position
 
     a, b, c = limiter.admit("a"), limiter.admit("b"), limiter.admit("c")
-    b.on_position, c.on_position = report("b"), report("c")
-    await asyncio.gather(
-        a.gate(1, upstream.request("a")), b.gate(1, upstream.request("b")), c.gate(1, upstream.request("c"))
-    )
+    async with b.showing_place(report("b")), c.showing_place(report("c")):
+        await asyncio.gather(
+            a.gate(1, upstream.request("a")),
+            b.gate(1, upstream.request("b")),
+            c.gate(1, upstream.request("c")),
+        )
 
     assert seen["b"] == [1, 0]
     # c moved from 2 to 1 within a second of being shown 2: the update waits, and the turn (which
     # came meanwhile) is shown at once instead
     assert seen["c"] == [2, 0]
+
+
+async def test_the_place_last_shown_has_landed_when_the_block_ends():
+    limiter, upstream = scheduler(max_concurrency=1), Upstream(latency=0.01)
+    events: list[object] = []
+
+    async def slow_show(position: int) -> None:  # Discord taking its time with the edit
+        await asyncio.sleep(0.05)
+        events.append(position)
+
+    a, b = limiter.admit("a"), limiter.admit("b")
+    async with b.showing_place(slow_show):
+        await asyncio.gather(a.gate(1, upstream.request("a")), b.gate(1, upstream.request("b")))
+    events.append("result")  # what replaces the place in the message
+    await asyncio.sleep(0.1)
+    assert events == [1, "result"]  # the turn came and went while 1 was being shown: not shown after
 
 
 async def test_an_owner_can_withdraw_a_waiting_job_and_the_next_moves_up():
@@ -170,13 +189,9 @@ async def test_a_very_long_retry_after_holds_the_queue_for_two_minutes_at_most()
     assert limiter.rate.delay(1) == 120.0
 
 
-async def test_a_long_queue_costs_each_job_a_bounded_number_of_place_updates(monkeypatch):
-    import bot.core.scheduling.progress
-
-    monkeypatch.setattr(
-        bot.core.scheduling.progress, "REPORT_INTERVAL", 0.0
-    )  # the bound must not rely on spacing
-    limiter, upstream = scheduler(max_concurrency=1), Upstream(latency=0.005)
+async def test_a_long_queue_costs_each_job_a_bounded_number_of_place_updates():
+    # the bound must not rely on the spacing of updates
+    limiter, upstream = scheduler(max_concurrency=1, report_interval=0.0), Upstream(latency=0.005)
     shown: dict[int, list[int]] = {}
 
     def report(name: int):
@@ -186,11 +201,10 @@ async def test_a_long_queue_costs_each_job_a_bounded_number_of_place_updates(mon
         return on_position
 
     tickets = [limiter.admit(n) for n in range(40)]
-    for n, ticket in enumerate(tickets):
-        ticket.on_position = report(n)
-    await asyncio.gather(*(t.gate(1, upstream.request(str(n))) for n, t in enumerate(tickets)))
-    for ticket in tickets:
-        await ticket.reports_done()
+    async with contextlib.AsyncExitStack() as showing:
+        for n, ticket in enumerate(tickets):
+            await showing.enter_async_context(ticket.showing_place(report(n)))
+        await asyncio.gather(*(t.gate(1, upstream.request(str(n))) for n, t in enumerate(tickets)))
 
     # each job: its first place, at most one update (when the place at least halved), its turn
     assert max(len(places) for places in shown.values()) <= 3

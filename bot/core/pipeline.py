@@ -244,10 +244,11 @@ class JobRunner:
         ``file_budget`` is the bytes a file may have where the images go (a larger PNG is asked for
         as WebP, see ``recipes.compact_output``).
         """
-        async with self._in_flight(job, claim, on_queue) as holding:
+        async with self._in_flight(job, claim) as holding:
             try:
                 inputs = await self._prepare(job, claim, prepare)
-                made = await self._generate(job, claim, inputs, holding, file_budget)
+                async with claim.ticket.showing_place(on_queue):  # final before anything replaces it
+                    made = await self._generate(job, claim, inputs, holding, file_budget)
                 delivered = await self._deliver(job, claim, made, deliver)
             except BaseException as error:
                 await self._refund_after(error, claim.reservation)
@@ -257,13 +258,9 @@ class JobRunner:
     # --- the steps of run, in order ---
 
     @contextlib.asynccontextmanager
-    async def _in_flight(
-        self, job: Job, claim: Claim, on_queue: PositionCallback | None
-    ) -> AsyncIterator[Holding | None]:
+    async def _in_flight(self, job: Job, claim: Claim) -> AsyncIterator[Holding | None]:
         """The job counted as running (Cancel and shutdown find it here) and the bytes of its
-        answers held, for as long as it runs; afterwards its queue place is closed and its last
-        place update has landed, so the failure explanation that follows is never overwritten."""
-        claim.ticket.on_position = on_queue
+        answers held, for as long as it runs; afterwards its place with the scheduler is closed."""
         task = asyncio.current_task()
         assert task is not None
         self._running[claim.id] = (job, claim, task)
@@ -274,7 +271,6 @@ class JobRunner:
             if holding is not None:
                 holding.release()
             claim.ticket.close()
-            await claim.ticket.reports_done()
             self._running.pop(claim.id, None)
 
     async def _prepare(self, job: Job, claim: Claim, prepare: Prepare | None) -> Inputs:
@@ -303,7 +299,6 @@ class JobRunner:
         """Hand the images to the Discord side; how many it posted."""
         reservation = claim.reservation
         projected = reservation.status_after.remaining + (reservation.amount - len(made.images))
-        await claim.ticket.reports_done()  # a late queue update must not overwrite the result
         return await deliver(
             Delivery(
                 job=job,

@@ -26,7 +26,8 @@ GROWTHS_SHOWN = 1
 
 
 class Progress:
-    def __init__(self) -> None:
+    def __init__(self, interval: float = REPORT_INTERVAL) -> None:
+        self.interval = interval
         self.callback: PositionCallback | None = None
         self._target = 0  # the place to show (0: its turn)
         self._reported: int | None = None  # the place last shown
@@ -71,7 +72,7 @@ class Progress:
         loop = asyncio.get_running_loop()
         while self._worth_showing(self._target):
             if self._reported_at is not None and self._target != 0:  # at most one update a second
-                pause = max(0.0, self._reported_at + REPORT_INTERVAL - loop.time())
+                pause = max(0.0, self._reported_at + self.interval - loop.time())
                 self._spacing = asyncio.ensure_future(asyncio.sleep(pause))
                 await asyncio.wait({self._spacing})  # cancelled when the turn comes
                 self._spacing = None

@@ -21,9 +21,10 @@ Nothing here imports discord.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import itertools
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -33,7 +34,7 @@ from bot.images import RateLimited, RateLimitInfo
 from .admission import Admission
 from .fair_queue import FairQueue
 from .member_share import DEFAULT_SHARE, MemberShare
-from .progress import PositionCallback, Progress
+from .progress import REPORT_INTERVAL, PositionCallback, Progress
 from .rate_window import RateWindow
 
 __all__ = ["Scheduler", "Ticket"]
@@ -82,13 +83,17 @@ class Ticket:
     progress: Progress = field(default_factory=Progress, repr=False)
     waiting: set[_Waiter] = field(default_factory=set, repr=False)
 
-    @property
-    def on_position(self) -> PositionCallback | None:
-        return self.progress.callback
-
-    @on_position.setter
-    def on_position(self, callback: PositionCallback | None) -> None:
+    @contextlib.asynccontextmanager
+    async def showing_place(self, callback: PositionCallback | None) -> AsyncIterator[None]:
+        """``callback`` is told the job's place while its requests wait inside the block; when the
+        block ends the place last shown is final (its update has landed and none follows), so the
+        message may show the outcome."""
         self.progress.callback = callback
+        try:
+            yield
+        finally:
+            self.progress.stop()
+            await self.progress.done()
 
     async def gate(self, images: int, attempt: Callable[[], Awaitable[T]]) -> T:
         """Wait for a fair turn and capacity, then run one upstream request as a task."""
@@ -104,10 +109,6 @@ class Ticket:
             self.progress.stop()
             self.scheduler.release(self)
 
-    async def reports_done(self) -> None:
-        """Wait until the last place shown is final (call before replacing the message with a result)."""
-        await self.progress.done()
-
 
 class Scheduler:
     def __init__(
@@ -120,10 +121,12 @@ class Scheduler:
         margin: float | None = None,
         clock: Callable[[], float] | None = None,
         member_share: float = DEFAULT_SHARE,
+        report_interval: float = REPORT_INTERVAL,
     ) -> None:
         if max_concurrency is not None and max_concurrency < 1:
             raise ValueError("max_concurrency must be at least 1 (or None: no cap)")
         self.max_concurrency = max_concurrency
+        self.report_interval = report_interval  # seconds at least between two place updates of a job
         clock = clock or (lambda: asyncio.get_running_loop().time())
         self._clock = clock
         self.rate = RateWindow(images_per_minute, window, margin, clock)
@@ -141,7 +144,7 @@ class Scheduler:
 
     def admit(self, user: Hashable) -> Ticket:
         self.admission.admit(user)
-        return Ticket(self, user)
+        return Ticket(self, user, progress=Progress(interval=self.report_interval))
 
     def release(self, ticket: Ticket) -> None:
         self.admission.release(ticket.user)
