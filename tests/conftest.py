@@ -13,14 +13,12 @@ from pathlib import Path
 import discord
 import pytest
 import pytest_asyncio
-from discord import app_commands
 
 from bot.app import create_bot
 from bot.config import VARIABLES
-from bot.errors import BotError
 from bot.ui.client import ImageBot
-from bot.ui.error_handler import _unwrap
 from tests.fakeapi import FakeImagesAPI
+from tests.helpers import is_expected
 
 BASE_ENV = {
     "DEFAULT_QUOTA": "5",
@@ -93,11 +91,6 @@ async def simcord_bot(make_bot: Callable[[], Awaitable[ImageBot]]) -> ImageBot:
     return await make_bot()
 
 
-def is_expected(error: BaseException) -> bool:
-    """Refusals and upstream failures reach the error handler by design; anything else is a bug."""
-    return isinstance(_unwrap(error), BotError | app_commands.MissingPermissions)
-
-
 @pytest_asyncio.fixture
 async def env(simcord_env):
     """SimCord's env; fails the test if the bot raised anything but a domain error."""
@@ -105,11 +98,6 @@ async def env(simcord_env):
     unexpected = [e for e in simcord_env.errors if not is_expected(e)]
     if unexpected:
         raise ExceptionGroup("the bot raised unexpected errors", unexpected)
-
-
-def handled_errors(env) -> list[BaseException]:
-    """The domain errors the bot's error handler reported, unwrapped."""
-    return [_unwrap(e) for e in env.errors]
 
 
 @dataclass

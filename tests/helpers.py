@@ -6,10 +6,17 @@ import io
 import json
 import os
 from datetime import UTC, datetime
+from pathlib import Path
 
+from discord import app_commands
 from PIL import Image
 
+from bot.errors import BotError
 from bot.images import Checked, ImageOptions, ModelSpec, validate
+from bot.ui.error_handler import unwrap
+
+#: the repository's root folder
+REPO = Path(__file__).resolve().parent.parent
 
 
 def answer_text(result) -> str:
@@ -116,3 +123,13 @@ def edit(spec: ModelSpec, *, prompt: str, n: int, image_count=1, supporting=(), 
 def variation(spec: ModelSpec, *, n: int, supporting=(), **options) -> Checked:
     """``validate`` for the variations endpoint, with the options as keywords."""
     return validate(spec, "variations", n=n, options=ImageOptions(**options), supporting=supporting)
+
+
+def is_expected(error: BaseException) -> bool:
+    """Refusals and upstream failures reach the error handler by design; anything else is a bug."""
+    return isinstance(unwrap(error), BotError | app_commands.MissingPermissions)
+
+
+def handled_errors(env) -> list[BaseException]:
+    """The domain errors the bot's error handler reported, unwrapped."""
+    return [unwrap(e) for e in env.errors]

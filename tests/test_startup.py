@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import VARIABLES, ConfigError, load_config
+from tests.helpers import REPO
 
-REPO = Path(__file__).resolve().parents[1]
 MINIMAL = {"OPENAI_API_KEY": "test-key-not-real"}
 
 

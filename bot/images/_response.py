@@ -8,7 +8,7 @@ marker): the images and the body are the only large buffers. Where that fast pat
 gives the same answer as ``json.loads`` would (a value with an escape other than ``\\/`` ``\\n``
 ``\\r`` ``\\t`` ``\\f``, any ``b64_json`` value that doesn't decode to an image, a body that isn't
 UTF-8 JSON), it steps aside and :func:`_parse_plain` parses the body as before: the same result and
-the same errors, which tests/test_response_parsing.py checks on random bodies.
+the same errors, which tests/images/test_response_parsing.py checks on random bodies.
 """
 
 from __future__ import annotations

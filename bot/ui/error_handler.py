@@ -19,7 +19,8 @@ from bot.errors import BotError
 log = logging.getLogger(__name__)
 
 
-def _unwrap(error: BaseException) -> BaseException:
+def unwrap(error: BaseException) -> BaseException:
+    """The exception a command raised, from inside discord.py's wrappers."""
     while isinstance(error, app_commands.CommandInvokeError | app_commands.TransformerError):
         original = error.__cause__ if isinstance(error, app_commands.TransformerError) else error.original
         if original is None:
@@ -30,7 +31,7 @@ def _unwrap(error: BaseException) -> BaseException:
 
 def error_text(error: BaseException) -> str:
     """The words for ``error``; logs the ones that are bugs."""
-    error = _unwrap(error)
+    error = unwrap(error)
     if isinstance(error, BotError):
         return text.describe_error(error)
     if isinstance(error, app_commands.MissingPermissions):

@@ -20,6 +20,7 @@ from bot.images.datatypes import GeneratedImage, ImageResult, Usage
 from bot.images.models_file import ModelsFileError, load_models_file, parse_models
 from bot.images.pricing import ImagePrice, PerImagePricing, TokenPricing
 from bot.images.sizes import CustomSizeRule
+from tests.helpers import REPO
 
 MB = 1024 * 1024
 GPT2 = BUILTIN_MODELS["gpt-image-2"]
@@ -730,7 +731,7 @@ def test_any_valid_override_loads_as_written(
 
 # -- the operator's reference ----------------------------------------------------------------------
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "models-file.md"
+DOCS = REPO / "docs" / "models-file.md"
 
 
 def docs_toml() -> list[str]:

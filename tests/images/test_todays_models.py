@@ -13,8 +13,7 @@ import pytest
 from PIL import Image
 
 from bot.images import OptionNotSupported
-from tests.conftest import handled_errors
-from tests.helpers import answer_text, answered_privately, images_of, quota_of
+from tests.helpers import answer_text, answered_privately, handled_errors, images_of, quota_of
 
 V26 = "gpt-image-2.6-flare"
 MODELS_TOML = """

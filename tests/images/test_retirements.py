@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.images import ModelRetired
-from tests.conftest import handled_errors
-from tests.helpers import answer_text, answered_privately, images_of, quota_of
+from tests.helpers import answer_text, answered_privately, handled_errors, images_of, quota_of
 
 TODAY = datetime.now(UTC).date()
 

@@ -29,6 +29,7 @@ from bot.store import (
 )
 from bot.store.database import migrate
 from bot.store.migrations import split_statements
+from tests.helpers import REPO
 
 GUILD = 1111
 OTHER_GUILD = 2222
@@ -516,7 +517,7 @@ async def test_a_crash_loses_no_charged_quota_and_leaves_nothing_stuck(db_path):
     db_path.parent.mkdir(parents=True)
     child = subprocess.run(
         [sys.executable, "-c", CRASHING_CHILD, str(db_path)],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=REPO,
         capture_output=True,
         text=True,
         timeout=60,
@@ -667,9 +668,7 @@ async def test_two_processes_asking_for_a_new_secret_agree(db_path):
 
 def test_store_package_never_imports_discord():
     code = "import sys, bot.store; assert not [m for m in sys.modules if m.split('.')[0] == 'discord']"
-    subprocess.run(
-        [sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent, check=True, timeout=60
-    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=60)
 
 
 # --- a property: whatever happens, holds never overspend and the books balance ---

@@ -12,26 +12,31 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bot.images import BUILTIN_MODELS
 from bot.imaging import (
     Fitted,
-    Intake,
     Placement,
     decode,
     fit_image,
     square_sizes,
     target_side_for,
 )
-from tests.test_imaging import BIG, BLUE, GREEN, RED, YELLOW, encoded, near, noise, photo, quadrants
-
-get_model = BUILTIN_MODELS.get_model
-DALLE2 = get_model("dall-e-2")
-GPT2 = get_model("gpt-image-2")
-MB = 1024 * 1024
-
-
-def intake_of(im: Image.Image, pil_format: str = "PNG", **params: object) -> Intake:
-    return decode(encoded(im, pil_format, **params), max_bytes=BIG)
+from tests.imaging.samples import (
+    BIG,
+    BLUE,
+    DALLE2,
+    GPT2,
+    GREEN,
+    MB,
+    RED,
+    YELLOW,
+    encoded,
+    get_model,
+    intake_of,
+    near,
+    noise,
+    photo,
+    quadrants,
+)
 
 
 def opened(fitted: Fitted) -> Image.Image:

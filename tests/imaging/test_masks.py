@@ -22,8 +22,7 @@ from bot.imaging import (
     target_side_for,
 )
 from bot.imaging import masks as masks_module
-from tests.test_imaging import BIG, encoded, noise, photo
-from tests.test_imaging_fit import DALLE2, GPT2, intake_of
+from tests.imaging.samples import BIG, DALLE2, GPT2, encoded, intake_of, noise, photo
 
 Box = tuple[int, int, int, int]
 

@@ -1,6 +1,6 @@
 """encode_to_fit on stills (bot/imaging/encoding.py): the WebP quality, or the scale, is predicted
 from a first encode and corrected once, not searched for; never over the budget, never needlessly
-far under it. (The contract's basics, alpha and refusals, are in test_imaging.py.)
+far under it. (The contract's basics, alpha and refusals, are in test_intake.py.)
 
 Nothing is timed: WebP encodes are counted instead, by wrapping ``encoding.encode``. A large image's
 first encodes are of a sample (a few bands of its rows, ``_sample``), told apart here by their size.
@@ -18,7 +18,7 @@ from PIL import Image
 
 from bot.imaging import MIN_BUDGET, encode_to_fit, encoding
 from bot.imaging.encoding import DELIVERY_QUALITY_MAX, DELIVERY_QUALITY_MIN, FIT_FLOOR, WEBP_MAX_SIDE
-from tests.test_imaging import encoded, noise, photo
+from tests.imaging.samples import encoded, noise, photo
 
 #: large enough to be sampled (SAMPLE_MIN_BANDS bands of SAMPLE_BAND rows in an eighth of its rows)
 LARGE = (1024, 768)

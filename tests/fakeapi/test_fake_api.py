@@ -10,7 +10,6 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import aiohttp
@@ -20,61 +19,7 @@ from PIL import Image
 from bot.images import retry
 from tests.fakeapi import FAILURE_KINDS, FakeImagesAPI, ratelimit
 from tests.fakeapi import spec as fake_spec
-
-
-@pytest.fixture
-def fake(fake_api: FakeImagesAPI) -> Iterator[FakeImagesAPI]:
-    """The session's fake, reset; these tests send invalid requests on purpose."""
-    fake_api.reset()
-    yield fake_api
-    fake_api.reset()
-
-
-@pytest.fixture
-async def http() -> aiohttp.ClientSession:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-def auth(fake: FakeImagesAPI) -> dict[str, str]:
-    return {"Authorization": f"Bearer {fake.api_key}"}
-
-
-def png(width: int, height: int, *, mode: str = "RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, (width, height)).save(out, "PNG")
-    return out.getvalue()
-
-
-def jpeg(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", (width, height)).save(out, "JPEG")
-    return out.getvalue()
-
-
-async def post_json(http, fake, endpoint: str, body: dict[str, Any], **kwargs) -> tuple[int, Any, Any]:
-    headers = kwargs.pop("headers", auth(fake))
-    async with http.post(f"{fake.base_url}/images/{endpoint}", json=body, headers=headers, **kwargs) as r:
-        return r.status, await r.json(content_type=None), r.headers
-
-
-async def post_form(
-    http, fake, endpoint: str, fields: dict[str, str], files: list[tuple[str, str, bytes]]
-) -> tuple[int, Any, Any]:
-    form = aiohttp.FormData()
-    for name, value in fields.items():
-        form.add_field(name, value)
-    for name, filename, data in files:
-        form.add_field(name, data, filename=filename, content_type="image/png")
-    async with http.post(f"{fake.base_url}/images/{endpoint}", data=form, headers=auth(fake)) as r:
-        return r.status, await r.json(content_type=None), r.headers
-
-
-def assert_openai_error(payload: Any) -> dict[str, Any]:
-    fake_spec.validator("ErrorResponse").validate(payload)
-    assert set(payload["error"]) == {"message", "type", "param", "code"}
-    return payload["error"]
-
+from tests.fakeapi.calls import assert_openai_error, auth, jpeg, png, post_form, post_json
 
 # -- refusals ---------------------------------------------------------------------------------------
 
@@ -432,7 +377,7 @@ async def test_scripted_error_bodies(http, fake, kind: str) -> None:
 
 
 def test_every_kind_is_covered() -> None:
-    # content_filter (Azure's shape, type null) is covered in tests/test_fakeapi_models.py
+    # content_filter (Azure's shape, type null) is covered in tests/fakeapi/test_fake_models.py
     others = {"malformed_json", "truncated", "drop", "slow", "html_error", "content_filter"}
     assert set(ERROR_KINDS) | others == FAILURE_KINDS
 
