@@ -1,7 +1,6 @@
 """The Images API layer: model rows, validation, lifecycle, typed client, errors, retry policy and
 prices. No discord import."""
 
-from ._response import detect_image_format
 from .builtin_models import BUILTIN_MODELS, DEFAULT_MODEL
 from .catalogue import ENDPOINTS, Endpoint, GifRule, ModelCatalogue, ModelSpec, Retirement
 from .client import ImagesClient
@@ -41,6 +40,7 @@ from .errors import (
 from .lifecycle import ModelRegistry, ModelState
 from .options import ENDPOINT_OPTIONS, NO_OPTIONS, ImageOptions
 from .pricing import Cost, ImagePrice, PerImagePricing, Pricing, TokenPricing
+from .response import detect_image_format
 from .response_budget import Holding, ResponseBudget
 from .retry import RateLimitInfo, RetryDecision, decide_retry, parse_duration, parse_rate_limit_headers
 from .sizes import CustomSizeRule, normalize_size, parse_wxh

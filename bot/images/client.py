@@ -20,8 +20,6 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
-from ._headers import header
-from ._response import ParsedBody, detect_image_format, parse_images_body
 from .builtin_models import BUILTIN_MODELS
 from .catalogue import Endpoint, ModelCatalogue, ModelSpec
 from .datatypes import (
@@ -41,6 +39,8 @@ from .errors import (
     error_from_response,
     redact,
 )
+from .headers import header
+from .response import ParsedBody, detect_image_format, parse_images_body
 from .response_budget import Holding, ResponseBudget
 from .retry import DEFAULT_MAX_RETRIES, decide_retry, parse_rate_limit_headers
 from .sizes import normalize_size
@@ -54,10 +54,11 @@ log = logging.getLogger(__name__)
 
 _MAX_ERROR_BODY = 1024 * 1024
 _CHUNK = 64 * 1024
-_INLINE_PARSE_LIMIT = 256 * 1024
+# Bodies up to this are parsed on the event loop; larger ones in a worker thread.
+INLINE_PARSE_LIMIT = 256 * 1024
 # Bodies over this are parsed one at a time per client (a four-image body is ~18 MB and its images
 # ~13 MB more): with several such responses arriving together, their parses don't add up.
-_SERIAL_PARSE_LIMIT = 1024 * 1024
+SERIAL_PARSE_LIMIT = 1024 * 1024
 # A success body's buffer is made at its Content-Length up front when that is no more than this.
 _PREALLOCATE_LIMIT = 64 * 1024 * 1024
 _LIST_MODELS_TIMEOUT = aiohttp.ClientTimeout(total=10, sock_connect=5)
@@ -92,6 +93,8 @@ class ImagesClient:
         api_type: ApiType = "openai",
         azure_api_version: str = "2025-04-01-preview",
         max_held_bytes: int | None = None,
+        inline_parse_limit: int = INLINE_PARSE_LIMIT,
+        serial_parse_limit: int = SERIAL_PARSE_LIMIT,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -110,6 +113,13 @@ class ImagesClient:
         self._closed = False
         self._large_parse = asyncio.Semaphore(1)  # binds to a loop only when a parse has to wait
         self.budget = ResponseBudget(max_held_bytes) if max_held_bytes else None
+        self._inline_parse_limit = inline_parse_limit
+        self._serial_parse_limit = serial_parse_limit
+
+    @property
+    def session(self) -> aiohttp.ClientSession | None:
+        """The one shared HTTP session: None until the first request, closed by ``aclose``."""
+        return self._session
 
     def __repr__(self) -> str:
         return (
@@ -330,11 +340,11 @@ class ImagesClient:
                     raw = await _read_capped(response.content, _MAX_ERROR_BODY)
                     return response.status, response_headers, raw, 0
                 if holding is None:
-                    return response.status, response_headers, await _read_body(response), 0
+                    return response.status, response_headers, await read_body(response), 0
                 expected = response.content_length or _UNKNOWN_BODY_BYTES
                 await holding.take(expected)
                 try:
-                    return response.status, response_headers, await _read_body(response), expected
+                    return response.status, response_headers, await read_body(response), expected
                 except BaseException:
                     holding.adjust(expected, 0)
                     raise
@@ -345,10 +355,10 @@ class ImagesClient:
 
     async def _parse(self, raw: bytes | bytearray, *, status: int, request_id: str | None) -> ParsedBody:
         """Parse a success body: inline when small; else in a worker thread (base64 of big images
-        would hold the event loop), and over ``_SERIAL_PARSE_LIMIT`` one at a time per client."""
-        if len(raw) <= _INLINE_PARSE_LIMIT:
+        would hold the event loop), and over ``serial_parse_limit`` one at a time per client."""
+        if len(raw) <= self._inline_parse_limit:
             return parse_images_body(raw, status=status, request_id=request_id)
-        if len(raw) <= _SERIAL_PARSE_LIMIT:
+        if len(raw) <= self._serial_parse_limit:
             return await asyncio.to_thread(parse_images_body, raw, status=status, request_id=request_id)
         async with self._large_parse:
             thread = asyncio.ensure_future(
@@ -372,7 +382,7 @@ class ImagesClient:
         """Turn parsed items into image bytes, downloading ``url`` items (concurrently) right away."""
         urls = list(dict.fromkeys(item.url for item in items if item.data is None))
         tasks = [
-            asyncio.ensure_future(self._download(url, status=status, request_id=request_id)) for url in urls
+            asyncio.ensure_future(self.download(url, status=status, request_id=request_id)) for url in urls
         ]
         try:
             downloaded = dict(zip(urls, await asyncio.gather(*tasks), strict=True))
@@ -392,7 +402,7 @@ class ImagesClient:
             images.append(GeneratedImage(data=data, format=image_format, revised_prompt=item.revised_prompt))
         return tuple(images)
 
-    async def _download(self, url: str, *, status: int, request_id: str | None) -> bytes:
+    async def download(self, url: str, *, status: int, request_id: str | None) -> bytes:
         """Fetch a ``url`` result (no Authorization header), capped at ``max_download_bytes``."""
         try:
             parsed = URL(url)
@@ -444,7 +454,7 @@ async def _read_capped(content: aiohttp.StreamReader, cap: int) -> bytes:
     return bytes(buffer)
 
 
-async def _read_body(response: aiohttp.ClientResponse) -> bytearray:
+async def read_body(response: aiohttp.ClientResponse) -> bytearray:
     """The whole body in one buffer, each chunk copied into it once as it arrives: no list of
     chunks joined at the end (``response.read()`` holds both at once) and no copy kept on the
     response. The buffer is made at the Content-Length up front (up to a sane size); a compressed

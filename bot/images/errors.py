@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.errors import UpstreamError, UserInputError
 
-from ._headers import Headers, header, parse_retry_after, parse_should_retry
+from .headers import Headers, header, parse_retry_after, parse_should_retry
 
 __all__ = [
     "OUT_OF_CREDIT_CODES",

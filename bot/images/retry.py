@@ -18,7 +18,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ._headers import Headers, header
 from .errors import (
     APIConnectionError,
     APITimeout,
@@ -26,6 +25,7 @@ from .errors import (
     OutOfCredit,
     SafetyRejected,
 )
+from .headers import Headers, header
 
 __all__ = [
     "DEFAULT_MAX_RETRIES",

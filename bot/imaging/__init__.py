@@ -10,8 +10,8 @@ it with ``asyncio.to_thread``).
 - ``animation``: an animated GIF shrunk to a byte budget, still animated (``fit_animation``)
 """
 
-from .animation import MAX_ANIMATION_PIXELS, fit_animation
-from .encoding import MIN_BUDGET, encode_to_fit
+from .animation import GIF_FIT, MAX_ANIMATION_PIXELS, GifFit, fit_animation
+from .encoding import MIN_BUDGET, STILL_FIT, StillFit, encode_to_fit
 from .errors import (
     CorruptImage,
     FileTooLarge,
@@ -28,18 +28,22 @@ from .placement import Placement
 __all__ = [
     "ACCEPTED_FORMATS",
     "DEFAULT_MAX_SIDE",
+    "GIF_FIT",
     "MAX_ANIMATION_PIXELS",
     "MAX_PIXELS",
     "MIN_BUDGET",
     "SNIFFED_TYPES",
+    "STILL_FIT",
     "CorruptImage",
     "FileTooLarge",
     "Fit",
     "Fitted",
+    "GifFit",
     "ImageRejected",
     "Intake",
     "InvalidMask",
     "Placement",
+    "StillFit",
     "TooManyPixels",
     "UnsupportedImageType",
     "decode",

@@ -38,7 +38,16 @@ from PIL import GifImagePlugin, Image
 
 from .intake import _PIL_ERRORS, MAX_PIXELS
 
-__all__ = ["MAX_ANIMATION_PIXELS", "MAX_FRAMES", "Animation", "encode_gif", "fit_animation", "read_gif"]
+__all__ = [
+    "GIF_FIT",
+    "MAX_ANIMATION_PIXELS",
+    "MAX_FRAMES",
+    "Animation",
+    "GifFit",
+    "encode_gif",
+    "fit_animation",
+    "read_gif",
+]
 
 #: canvas pixels times frames: the same cap as one still image (``intake.MAX_PIXELS``)
 MAX_ANIMATION_PIXELS = MAX_PIXELS
@@ -60,6 +69,25 @@ FALLBACK_STEP = 0.85
 FIXED_BYTES = 800
 FRAME_BYTES = 20
 #: the palette is made from all frames, each scaled so that they add up to about this many pixels
+
+
+@dataclass(frozen=True)
+class GifFit:
+    """How an animation is fitted to a budget: the caps, the margins and the fallback's step (the
+    constants above are the defaults; ``bench/gif_fit.py`` measures them)."""
+
+    max_frames: int = MAX_FRAMES
+    max_pixels: int = MAX_ANIMATION_PIXELS
+    min_side: int = MIN_SIDE
+    fit_margin: float = FIT_MARGIN
+    refit_margin: float = REFIT_MARGIN
+    full_enough: float = FULL_ENOUGH
+    grow_margin: float = GROW_MARGIN
+    fallback_step: float = FALLBACK_STEP
+
+
+GIF_FIT = GifFit()
+
 PALETTE_SAMPLE_PIXELS = 1_000_000
 TRANSPARENT_INDEX = 255
 _CLEAR = [255 if alpha < 128 else 0 for alpha in range(256)]
@@ -87,7 +115,7 @@ class Animation:
         return self.frames[0].size
 
 
-def fit_animation(data: bytes, budget: int) -> bytes | None:
+def fit_animation(data: bytes, budget: int, fit: GifFit = GIF_FIT) -> bytes | None:
     """``data`` (an animated GIF) itself when it is at most ``budget`` bytes, else a GIF of at most
     ``budget`` bytes with the same frames, durations and loop, scaled down; None when ``data`` is a
     GIF of one frame. ``ValueError`` when it is not a decodable GIF, is over the pixel or frame caps,
@@ -96,26 +124,27 @@ def fit_animation(data: bytes, budget: int) -> bytes | None:
     Two encodes at most, as a rule: the predicted scale, then one correction from the measured size
     (down when it is over ``budget``; up when it is under ``FULL_ENOUGH`` of it, keeping the first
     should the larger one not fit). Only when both are over does ``_keep_shrinking`` take over."""
-    animation = read_gif(data)
+    animation = read_gif(data, fit)
     if animation is None:
         return None
     if len(data) <= budget:
         return data
-    smallest = min(1.0, MIN_SIDE / min(animation.size))
-    scale = _corrected(1.0, len(data), budget, animation, FIT_MARGIN, smallest)
+    smallest = min(1.0, fit.min_side / min(animation.size))
+    scale = _corrected(1.0, len(data), budget, animation, fit.fit_margin, smallest)
     first = encode_gif(animation, _scaled(animation.size, scale))
     fits = len(first) <= budget
-    if fits and (len(first) >= FULL_ENOUGH * budget or scale >= 1.0):
+    if fits and (len(first) >= fit.full_enough * budget or scale >= 1.0):
         return first
     if not fits and scale <= smallest:
         raise ValueError(f"cannot fit the animation into {budget} bytes")
-    scale = _corrected(scale, len(first), budget, animation, GROW_MARGIN if fits else REFIT_MARGIN, smallest)
+    margin = fit.grow_margin if fits else fit.refit_margin
+    scale = _corrected(scale, len(first), budget, animation, margin, smallest)
     second = encode_gif(animation, _scaled(animation.size, scale))
     if len(second) <= budget:
         return second
     if fits:
         return first  # the correction upwards overshot
-    return _keep_shrinking(animation, budget, scale, len(second), smallest)
+    return _keep_shrinking(animation, budget, scale, len(second), smallest, fit)
 
 
 def _corrected(
@@ -129,12 +158,14 @@ def _corrected(
     return max(smallest, min(1.0, scale * margin * ratio))
 
 
-def _keep_shrinking(animation: Animation, budget: int, scale: float, size: int, smallest: float) -> bytes:
+def _keep_shrinking(
+    animation: Animation, budget: int, scale: float, size: int, smallest: float, fit: GifFit
+) -> bytes:
     """The fallback once two predictions were too large: on from the measured ratio, by at least
     ``FALLBACK_STEP`` a time, to the smallest scale."""
     while scale > smallest:
-        corrected = _corrected(scale, size, budget, animation, REFIT_MARGIN, smallest)
-        scale = max(smallest, min(corrected, scale * FALLBACK_STEP))
+        corrected = _corrected(scale, size, budget, animation, fit.refit_margin, smallest)
+        scale = max(smallest, min(corrected, scale * fit.fallback_step))
         out = encode_gif(animation, _scaled(animation.size, scale))
         if len(out) <= budget:
             return out
@@ -146,9 +177,9 @@ def _scaled(size: tuple[int, int], scale: float) -> tuple[int, int]:
     return max(1, round(size[0] * scale)), max(1, round(size[1] * scale))
 
 
-def read_gif(data: bytes) -> Animation | None:
+def read_gif(data: bytes, fit: GifFit = GIF_FIT) -> Animation | None:
     """Decode an animated GIF; None when it has one frame. ``ValueError`` when it is not a GIF
-    Pillow can decode, or exceeds ``MAX_FRAMES`` or ``MAX_ANIMATION_PIXELS``."""
+    Pillow can decode, or exceeds ``fit``'s frame or pixel cap."""
     if data[:6] not in (b"GIF87a", b"GIF89a"):
         raise ValueError("not a GIF")
     try:
@@ -157,7 +188,7 @@ def read_gif(data: bytes) -> Animation | None:
             if count == 1:
                 return None
             loop = im.info.get("loop")
-            frames, durations = _decode_frames(im, count)
+            frames, durations = _decode_frames(im, count, fit)
     except _Refused:
         raise
     except _PIL_ERRORS as error:
@@ -169,14 +200,16 @@ def read_gif(data: bytes) -> Animation | None:
     return Animation(tuple(frames), tuple(durations), loop, transparent, palette)
 
 
-def _decode_frames(im: GifImagePlugin.GifImageFile, count: int) -> tuple[list[Image.Image], list[int]]:
+def _decode_frames(
+    im: GifImagePlugin.GifImageFile, count: int, fit: GifFit
+) -> tuple[list[Image.Image], list[int]]:
     """Every frame composited by Pillow, "RGBA" if it may have transparent pixels, else "RGB", at
     the canvas size of the header (a frame reaching past it is clipped, as browsers do)."""
     canvas = im.size
     frames, durations = [], []
     for index in range(count):
         im.seek(index)
-        _check(im.size, count)  # before decoding; a frame reaching past the canvas enlarges Pillow's
+        _check(im.size, count, fit)  # before decoding; a frame reaching past the canvas enlarges Pillow's
         alpha = im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info
         frame = im.convert("RGBA" if alpha else "RGB")
         frames.append(frame if frame.size == canvas else frame.crop((0, 0, *canvas)))
@@ -184,16 +217,14 @@ def _decode_frames(im: GifImagePlugin.GifImageFile, count: int) -> tuple[list[Im
     return frames, durations
 
 
-def _check(size: tuple[int, int], count: int) -> None:
+def _check(size: tuple[int, int], count: int, fit: GifFit) -> None:
     width, height = size
     if width <= 0 or height <= 0:
         raise _Refused("the GIF has zero width or height")
-    if count > MAX_FRAMES:
-        raise _Refused(f"the GIF has {count} frames, more than {MAX_FRAMES}")
-    if width * height * count > MAX_ANIMATION_PIXELS:
-        raise _Refused(
-            f"the GIF's {count} frames of {width}x{height} exceed {MAX_ANIMATION_PIXELS} pixels in all"
-        )
+    if count > fit.max_frames:
+        raise _Refused(f"the GIF has {count} frames, more than {fit.max_frames}")
+    if width * height * count > fit.max_pixels:
+        raise _Refused(f"the GIF's {count} frames of {width}x{height} exceed {fit.max_pixels} pixels in all")
 
 
 def _shared_palette(frames: list[Image.Image], transparent: bool) -> Image.Image:

@@ -22,15 +22,26 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from PIL import Image
 
-from .animation import fit_animation
+from .animation import GIF_FIT, GifFit, fit_animation
 from .errors import ImageRejected
 from .intake import decode, sniff
 
-__all__ = ["CONTENT_TYPES", "EXTENSIONS", "MIN_BUDGET", "encode", "encode_to_fit", "lossy_under", "png_under"]
+__all__ = [
+    "CONTENT_TYPES",
+    "EXTENSIONS",
+    "MIN_BUDGET",
+    "STILL_FIT",
+    "StillFit",
+    "encode",
+    "encode_to_fit",
+    "lossy_under",
+    "png_under",
+]
 
 CONTENT_TYPES: Mapping[str, str] = MappingProxyType(
     {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
@@ -75,6 +86,20 @@ SAMPLE_TOP = 0.97
 SAMPLE_HOPELESS = 1.3
 #: delivery: each size tried is at most this share of the previous one's pixels
 SHRINK_AT_LEAST = 0.95
+
+
+@dataclass(frozen=True)
+class StillFit:
+    """How a still is re-encoded to a budget: the tolerance, the aim and what is assumed before
+    anything is measured (the constants above are the defaults; ``bench/fit_still.py`` measures them)."""
+
+    fit_floor: float = FIT_FLOOR
+    fit_aim: float = FIT_AIM
+    prior_slopes: tuple[tuple[int, float], ...] = PRIOR_SLOPES
+    sample_overestimate: float = SAMPLE_OVERESTIMATE
+
+
+STILL_FIT = StillFit()
 
 
 def encode(
@@ -143,7 +168,9 @@ def scaled_sizes(size: tuple[int, int], step: float) -> Iterator[tuple[int, int]
 # --------------------------------------------------------------------------------------------------
 
 
-def encode_to_fit(data: bytes, format: str, budget: int) -> tuple[bytes, str]:
+def encode_to_fit(
+    data: bytes, format: str, budget: int, *, still: StillFit = STILL_FIT, gif: GifFit = GIF_FIT
+) -> tuple[bytes, str]:
     """``(data, format)`` unchanged when it is at most ``budget`` bytes. Otherwise an animated GIF
     (judged from the bytes, not ``format``) becomes a smaller animated GIF, ``"gif"``: every frame,
     the same durations and loop, scaled down (``animation.fit_animation``); anything else, a GIF of
@@ -160,13 +187,13 @@ def encode_to_fit(data: bytes, format: str, budget: int) -> tuple[bytes, str]:
     if budget < MIN_BUDGET:
         raise ValueError(f"a budget of {budget} bytes is too small for an image")
     if sniff(data) == "gif":
-        animated = fit_animation(data, budget)
+        animated = fit_animation(data, budget, gif)
         if animated is not None:
             return animated, "gif"
-    return _still_to_fit(data, budget), "webp"
+    return _still_to_fit(data, budget, still), "webp"
 
 
-def _still_to_fit(data: bytes, budget: int) -> bytes:
+def _still_to_fit(data: bytes, budget: int, still: StillFit) -> bytes:
     """``data`` decoded (the first frame of an animation) as the best WebP of at most ``budget``.
 
     Quality goes before size: the image is scaled down only when quality DELIVERY_QUALITY_MIN does
@@ -192,7 +219,7 @@ def _still_to_fit(data: bytes, budget: int) -> bytes:
         candidate = (
             image if size == image.size else image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
         )
-        best, lowest = _best_webp(candidate, budget, start)
+        best, lowest = _best_webp(candidate, budget, start, still)
         if best is not None:
             return best
         if min(size) <= MIN_SIDE:
@@ -204,7 +231,7 @@ def _still_to_fit(data: bytes, budget: int) -> bytes:
             (p0, b0), (p1, b1) = tried[-2:]
             if p1 < p0 and b1 < b0:
                 exponent = min(1.5, max(0.5, math.log(b1 / b0) / math.log(p1 / p0)))
-        wanted = pixels * (FIT_AIM * budget / lowest) ** (1 / exponent)
+        wanted = pixels * (still.fit_aim * budget / lowest) ** (1 / exponent)
         shrink = min(SHRINK_AT_LEAST, wanted / pixels)
         factor *= math.sqrt(shrink)
         factor = max(factor, MIN_SIDE / min(width, height))  # the smallest size allowed, last
@@ -218,10 +245,10 @@ def _compression(quality: float) -> float:
     return q * 2 / 3 if q < 0.75 else 2 * q - 1
 
 
-def _prior(quality: int) -> float:
+def _prior(quality: int, slopes: tuple[tuple[int, float], ...]) -> float:
     """ln(bytes at ``quality``) - ln(bytes at DELIVERY_QUALITY_MAX) for a typical photo (PRIOR_SLOPES)."""
     total, upper = 0.0, DELIVERY_QUALITY_MAX
-    for start, slope in reversed(PRIOR_SLOPES):
+    for start, slope in reversed(slopes):
         if quality < upper:
             lower = max(start, quality)
             total -= slope * (_compression(upper) - _compression(lower))
@@ -234,8 +261,9 @@ class _Sizes:
     at the others: the prior curve (``_prior``) through the nearest measurement, its steepness fitted
     to the two nearest measurements (those either side, when there are)."""
 
-    def __init__(self, scale: float = 1.0) -> None:
+    def __init__(self, slopes: tuple[tuple[int, float], ...], scale: float = 1.0) -> None:
         self.points: dict[int, float] = {}
+        self.slopes = slopes
         self.scale = scale
 
     def add(self, quality: int, size: float) -> None:
@@ -255,9 +283,13 @@ class _Sizes:
         steepness = 1.0
         if len(pair) == 2:
             low, high = pair
-            rise = math.log(self.points[high] / self.points[low]) / (_prior(high) - _prior(low))
+            rise = math.log(self.points[high] / self.points[low]) / (self._prior(high) - self._prior(low))
             steepness = min(4.0, max(0.25, rise))
-        return self.points[anchor] * self.scale * math.exp(steepness * (_prior(quality) - _prior(anchor)))
+        change = self._prior(quality) - self._prior(anchor)
+        return self.points[anchor] * self.scale * math.exp(steepness * change)
+
+    def _prior(self, quality: int) -> float:
+        return _prior(quality, self.slopes)
 
     def pins(self, quality: int, size: float) -> bool:
         """Whether ``quality`` lies between measurements: one at most ``quality`` within ``size`` and
@@ -290,7 +322,7 @@ def _sample(im: Image.Image) -> tuple[Image.Image, float] | None:
     return sample, bands * SAMPLE_BAND / im.height
 
 
-def _best_webp(im: Image.Image, budget: int, start: int) -> tuple[bytes | None, float]:
+def _best_webp(im: Image.Image, budget: int, start: int, still: StillFit) -> tuple[bytes | None, float]:
     """``(webp, its size)``: ``im`` as a WebP of at most ``budget`` bytes, at the best quality within
     the tolerance (at least FIT_FLOOR of the budget, or DELIVERY_QUALITY_MAX) or, failing that, the
     best quality tried that fits; ``(None, bytes)`` when even DELIVERY_QUALITY_MIN is over the
@@ -306,13 +338,13 @@ def _best_webp(im: Image.Image, budget: int, start: int) -> tuple[bytes | None, 
     between the last two full encodes, then bisection between the best quality known to fit and the
     lowest known not to.
     """
-    aim = FIT_AIM * budget
+    aim = still.fit_aim * budget
     quality = start
     sampled = _sample(im)
     curve: _Sizes | None = None
     if sampled is not None:
         sample, share = sampled
-        curve = _Sizes(1 / (share * SAMPLE_OVERESTIMATE))
+        curve = _Sizes(still.prior_slopes, 1 / (share * still.sample_overestimate))
         for _ in range(SAMPLE_PROBES):
             curve.add(quality, len(encode(sample, "webp", quality=quality)))
             predicted = curve.quality_for(aim)
@@ -329,14 +361,14 @@ def _best_webp(im: Image.Image, budget: int, start: int) -> tuple[bytes | None, 
             and curve.at(quality) > SAMPLE_HOPELESS * budget
         ):
             return None, curve.at(quality)
-    full = _Sizes()
+    full = _Sizes(still.prior_slopes)
     fits: dict[int, bytes] = {}
     low, high = DELIVERY_QUALITY_MIN - 1, DELIVERY_QUALITY_MAX + 1  # fits at low, too large at high
     while True:
         data = encode(im, "webp", quality=quality)
         full.add(quality, len(data))
         if len(data) <= budget:
-            if len(data) >= FIT_FLOOR * budget or quality == DELIVERY_QUALITY_MAX:
+            if len(data) >= still.fit_floor * budget or quality == DELIVERY_QUALITY_MAX:
                 return data, len(data)
             fits[quality] = data
             low = max(low, quality)

@@ -245,7 +245,7 @@ def decode(
             im.draft(None, (target_side, target_side))
         im.load()
         orientation = _orientation(im)
-        image = _normalise(im)
+        image = normalise(im)
         method = _TRANSPOSE.get(orientation)
         if method is not None:
             image = image.transpose(method)
@@ -309,7 +309,7 @@ _ALPHA_MODES = frozenset({"RGBA", "LA", "PA", "RGBa", "La"})
 _KEYED_MODES = frozenset({"P", "L", "RGB"})
 
 
-def _normalise(im: Image.Image) -> Image.Image:
+def normalise(im: Image.Image) -> Image.Image:
     """``im`` as "RGB", or "RGBA" when at least one pixel is not fully opaque; colours in sRGB."""
     mode = im.mode
     if mode in _HIGH_DEPTH:

@@ -187,12 +187,14 @@ def batches(sizes: list[int], budget: int) -> list[range]:
     return groups
 
 
-async def with_retries(send: Callable[[], Awaitable[None]]) -> None:
+async def with_retries(
+    send: Callable[[], Awaitable[None]], pauses: tuple[float, ...] = DELIVERY_BACKOFF
+) -> None:
     """Retry what Discord failed transiently (5xx, timeouts); anything else is final at once.
 
     Raises DeliveryFailed when the message could not be posted.
     """
-    for attempt, pause in enumerate((*DELIVERY_BACKOFF, None)):
+    for attempt, pause in enumerate((*pauses, None)):
         try:
             await send()
             return
@@ -217,7 +219,9 @@ def file_budget(target: Target) -> int:
     return max(target.upload_limit - REQUEST_OVERHEAD, 1)
 
 
-async def post(target: Target, controls: Controls, delivery: Delivery) -> int:
+async def post(
+    target: Target, controls: Controls, delivery: Delivery, *, pauses: tuple[float, ...] = DELIVERY_BACKOFF
+) -> int:
     """Post the delivery; returns how many images reached the channel (only those are charged)."""
     budget = file_budget(target)
     files = await asyncio.to_thread(_fit_files, delivery, budget)
@@ -243,7 +247,7 @@ async def post(target: Target, controls: Controls, delivery: Delivery) -> int:
                     buffer.close()
 
         try:
-            await with_retries(send_group)
+            await with_retries(send_group, pauses)
         except DeliveryFailed as error:
             if posted == 0:
                 raise

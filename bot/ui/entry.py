@@ -21,7 +21,7 @@ from bot.core.recipes import Fit, Inputs, Recipe, checked
 from bot.images import ImageOptions, ModelRegistry
 from bot.ui import attachments
 from bot.ui.controls import Controls
-from bot.ui.delivery import InteractionTarget, ReplyTarget, file_budget, post
+from bot.ui.delivery import DELIVERY_BACKOFF, InteractionTarget, ReplyTarget, file_budget, post
 from bot.ui.progress import QueueDisplay
 
 WORKING = "⏳"
@@ -39,6 +39,8 @@ class JobEntry:
         self.models = models
         self.vary_model = vary_model
         self.controls = controls
+        #: pauses before the 2nd and 3rd attempt at a result message Discord failed (5xx, timeouts)
+        self.delivery_pauses = DELIVERY_BACKOFF
 
     async def run(self, interaction: discord.Interaction, job: Job, prepare: Prepare | None = None) -> None:
         claim = await self._reserve_then_acknowledge(interaction, job)
@@ -46,7 +48,7 @@ class JobEntry:
         await self.runner.run(
             job,
             claim,
-            functools.partial(post, target, self.controls),
+            functools.partial(post, target, self.controls, pauses=self.delivery_pauses),
             prepare,
             on_queue=QueueDisplay(interaction, claim.id, self.controls),
             file_budget=file_budget(target),
@@ -147,7 +149,7 @@ class JobEntry:
             await self.runner.run(
                 job,
                 claim,
-                functools.partial(post, target, self.controls),
+                functools.partial(post, target, self.controls, pauses=self.delivery_pauses),
                 attachments.prepare(recipe, spec, [attachment]),
                 file_budget=file_budget(target),
             )

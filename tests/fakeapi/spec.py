@@ -22,12 +22,10 @@ BINARY_PLACEHOLDER = "<binary>"
 
 
 @functools.cache
-def load_spec() -> dict[str, Any]:
-    if not SPEC_PATH.is_file():
-        raise FileNotFoundError(
-            f"the fake Images API needs the OpenAPI spec at {SPEC_PATH} (restore it from git)"
-        )
-    with SPEC_PATH.open(encoding="utf-8") as handle:
+def load_spec(path: Path = SPEC_PATH) -> dict[str, Any]:
+    if not path.is_file():
+        raise FileNotFoundError(f"the fake Images API needs the OpenAPI spec at {path} (restore it from git)")
+    with path.open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)
 
 

@@ -325,16 +325,9 @@ def test_the_fake_runs_in_its_own_thread_for_blocking_callers(fake) -> None:
         assert json.load(response)["quality"] == "low"
 
 
-def test_missing_spec_fails_loudly(monkeypatch, tmp_path) -> None:
-    monkeypatch.setattr(fake_spec, "SPEC_PATH", tmp_path / "missing.yaml")
-    fake_spec.load_spec.cache_clear()
-    try:
-        with pytest.raises(FileNotFoundError, match="OpenAPI spec"):
-            fake_spec.load_spec()
-    finally:
-        monkeypatch.undo()
-        fake_spec.load_spec.cache_clear()
-        fake_spec.validator.cache_clear()
+def test_missing_spec_fails_loudly(tmp_path) -> None:
+    with pytest.raises(FileNotFoundError, match="OpenAPI spec"):
+        fake_spec.load_spec(tmp_path / "missing.yaml")
 
 
 def test_fail_refuses_unknown_kinds(fake) -> None:

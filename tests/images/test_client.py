@@ -34,7 +34,7 @@ from bot.images import (
     VariationRequest,
 )
 from bot.images import client as client_module
-from bot.images._response import parse_images_body
+from bot.images.response import parse_images_body
 from tests.fakeapi import FakeImagesAPI
 
 
@@ -294,7 +294,8 @@ async def test_variation(client, fake) -> None:
     assert [dims(item.data) for item in result.images] == [("png", 256, 256)] * 2
 
 
-async def test_big_bodies_are_parsed_off_the_event_loop(client, fake, monkeypatch) -> None:
+async def test_big_bodies_are_parsed_off_the_event_loop(make_client, fake, monkeypatch) -> None:
+    client = make_client(inline_parse_limit=0)
     threads: list[str] = []
     real_parse = client_module.parse_images_body
 
@@ -303,7 +304,6 @@ async def test_big_bodies_are_parsed_off_the_event_loop(client, fake, monkeypatc
         return real_parse(*args, **kwargs)
 
     monkeypatch.setattr(client_module, "parse_images_body", spy)
-    monkeypatch.setattr(client_module, "_INLINE_PARSE_LIMIT", 0)
     result = await client.generate(GenerateRequest(model="gpt-image-1", prompt="x", n=2))
     assert len(result.images) == 2
     assert threads and threads[0] != threading.main_thread().name
@@ -320,7 +320,7 @@ async def test_concurrent_calls_share_one_session(client, fake) -> None:
         *(client.generate(GenerateRequest(model="gpt-image-1-mini", prompt=f"p{i}")) for i in range(5))
     )
     assert len(results) == 5 and len(fake.requests) == 5
-    assert client._session is not None
+    assert client.session is not None
 
 
 # -- url results -------------------------------------------------------------------------------------
@@ -604,13 +604,13 @@ async def test_the_key_never_appears_in_exceptions_or_logs(make_client, fake, ca
 
 def test_client_can_be_built_outside_an_event_loop() -> None:
     client = ImagesClient(api_key="sk-x-123456")
-    assert client._session is None
+    assert client.session is None
 
 
 async def test_aclose_is_idempotent_and_final(make_client, fake) -> None:
     client = make_client()
     await client.generate(GenerateRequest(model="gpt-image-1", prompt="x"))
-    session = client._session
+    session = client.session
     await client.aclose()
     await client.aclose()
     assert session is not None and session.closed
@@ -713,12 +713,16 @@ class ParseSpy:
 def parse_spy(monkeypatch) -> ParseSpy:
     spy = ParseSpy(client_module.parse_images_body)
     monkeypatch.setattr(client_module, "parse_images_body", spy)
-    monkeypatch.setattr(client_module, "_INLINE_PARSE_LIMIT", 0)
-    monkeypatch.setattr(client_module, "_SERIAL_PARSE_LIMIT", 0)  # every body counts as large
     return spy
 
 
-async def test_large_bodies_are_parsed_one_at_a_time_per_client(client, fake, parse_spy) -> None:
+@pytest.fixture
+def serial_client(make_client) -> ImagesClient:
+    return make_client(inline_parse_limit=0, serial_parse_limit=0)  # every body counts as large
+
+
+async def test_large_bodies_are_parsed_one_at_a_time_per_client(serial_client, fake, parse_spy) -> None:
+    client = serial_client
     results = await asyncio.gather(
         *(client.generate(GenerateRequest(model="gpt-image-1", prompt=f"p{i}", n=2)) for i in range(3))
     )
@@ -727,7 +731,10 @@ async def test_large_bodies_are_parsed_one_at_a_time_per_client(client, fake, pa
     assert parse_spy.most == 1
 
 
-async def test_a_cancelled_calls_parse_keeps_the_turn_until_its_thread_ends(client, fake, parse_spy) -> None:
+async def test_a_cancelled_calls_parse_keeps_the_turn_until_its_thread_ends(
+    serial_client, fake, parse_spy
+) -> None:
+    client = serial_client
     first = asyncio.create_task(client.generate(GenerateRequest(model="gpt-image-1", prompt="a")))
     while not parse_spy.entered.is_set():
         await asyncio.sleep(0.005)
@@ -751,7 +758,7 @@ async def test_the_body_is_let_go_once_its_images_are_decoded(client, fake, monk
     fake.url_results = True
     bodies: list[weakref.ref] = []
     alive_at_download: list[bool] = []
-    real_read, real_download = client_module._read_body, client._download
+    real_read, real_download = client_module.read_body, client.download
 
     async def read(response):
         body = _Body(await real_read(response))
@@ -763,8 +770,8 @@ async def test_the_body_is_let_go_once_its_images_are_decoded(client, fake, monk
         alive_at_download.append(bodies[-1]() is not None)
         return await real_download(url, **kwargs)
 
-    monkeypatch.setattr(client_module, "_read_body", read)
-    monkeypatch.setattr(client, "_download", download)
+    monkeypatch.setattr(client_module, "read_body", read)
+    monkeypatch.setattr(client, "download", download)
     result = await client.generate(GenerateRequest(model="gpt-image-1.5", prompt="x", n=2))
     assert len(result.images) == 2
     assert alive_at_download == [False, False]
@@ -792,7 +799,7 @@ class _Response:
 )
 async def test_a_body_is_read_into_one_buffer(content_length) -> None:
     chunks = [b"abc", b"", b"defg", b"hij"]
-    body = await client_module._read_body(_Response(chunks, content_length))
+    body = await client_module.read_body(_Response(chunks, content_length))
     assert isinstance(body, bytearray)
     assert body == b"abcdefghij"
 

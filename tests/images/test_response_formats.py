@@ -1,4 +1,4 @@
-"""Which result bytes the Images API client accepts (bot/images/_response.py), GIF included."""
+"""Which result bytes the Images API client accepts (bot/images/response.py), GIF included."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import json
 import pytest
 from PIL import Image
 
-from bot.images._response import detect_image_format, parse_images_body
 from bot.images.errors import BadResponse
+from bot.images.response import detect_image_format, parse_images_body
 
 
 def written(fmt: str, **params: object) -> bytes:

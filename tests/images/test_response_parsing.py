@@ -1,7 +1,7 @@
-"""The fast Images body parser (bot/images/_response.py) against the plain one.
+"""The fast Images body parser (bot/images/response.py) against the plain one.
 
 ``parse_images_body`` decodes each ``b64_json`` straight from the body's bytes and json-parses only
-the rest; ``_parse_plain`` is ``json.loads`` of the whole body, as the parser was before. On any
+the rest; ``parse_plain`` is ``json.loads`` of the whole body, as the parser was before. On any
 body, valid or not, both must return the same thing or raise the same BadResponse.
 """
 
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.images._response import ParsedBody, _parse_fast, _parse_plain, parse_images_body
 from bot.images.errors import BadResponse
+from bot.images.response import ParsedBody, parse_fast, parse_images_body, parse_plain
 
 PNG = b"\x89PNG\r\n\x1a\n"
 MAGICS = [PNG, b"\xff\xd8\xff", b"RIFF\x00\x00\x00\x00WEBP", b"GIF87a", b"GIF89a"]
@@ -251,7 +251,7 @@ def bodies(draw: Any, *, odd: bool) -> bytes:
 @settings(max_examples=600, deadline=None)
 @given(bodies(odd=True))
 def test_the_fast_parser_agrees_with_the_plain_one_on_any_body(body: bytes) -> None:
-    expected = outcome(_parse_plain, body)
+    expected = outcome(parse_plain, body)
     assert outcome(parse_images_body, body) == expected
     assert outcome(parse_images_body, bytearray(body)) == expected
 
@@ -261,10 +261,10 @@ def test_the_fast_parser_agrees_with_the_plain_one_on_any_body(body: bytes) -> N
 def test_well_formed_bodies_take_the_fast_path(body: bytes) -> None:
     """Whitespace, key orders, escaped slashes, wrapped or spaced base64, url items, extra fields:
     the fast path decodes these itself (and gets what the plain parser gets)."""
-    fast = _parse_fast(body, status=200, request_id="req_p")
+    fast = parse_fast(body, status=200, request_id="req_p")
     if b'"b64_json"' in body:
         assert fast is not None
-        assert fast == _parse_plain(body, status=200, request_id="req_p")
+        assert fast == parse_plain(body, status=200, request_id="req_p")
     else:
         assert fast is None  # nothing to gain: the plain parser reads url-only bodies
 
@@ -281,7 +281,7 @@ def test_line_wrapped_base64_with_escaped_slashes_is_decoded_by_the_fast_path() 
     wrapped = base64.encodebytes(data).decode("ascii")  # a newline every 76 characters
     body = json.dumps({"data": [{"b64_json": wrapped, "revised_prompt": "a/b"}]}).replace("/", "\\/")
     assert "\\n" in body and "\\/" in body
-    parsed = _parse_fast(body.encode(), status=200, request_id=None)
+    parsed = parse_fast(body.encode(), status=200, request_id=None)
     assert parsed is not None
     assert parsed.items[0].data == data and parsed.items[0].revised_prompt == "a/b"
 
@@ -290,7 +290,7 @@ def test_a_value_only_json_can_unescape_goes_to_the_plain_parser() -> None:
     data = image()
     text = base64.b64encode(data).decode("ascii")
     body = f'{{"data": [{{"b64_json": "{text[:-1]}\\u{ord(text[-1]):04x}"}}]}}'.encode()
-    assert _parse_fast(body, status=200, request_id=None) is None
+    assert parse_fast(body, status=200, request_id=None) is None
     assert parse_images_body(body, status=200, request_id=None).items[0].data == data
 
 
@@ -299,7 +299,7 @@ def test_an_empty_b64_json_beside_a_url_stays_on_the_fast_path() -> None:
     body = json.dumps(
         {"data": [{"b64_json": base64.b64encode(data).decode()}, {"b64_json": "", "url": "https://x/1.png"}]}
     ).encode()
-    parsed = _parse_fast(body, status=200, request_id=None)
+    parsed = parse_fast(body, status=200, request_id=None)
     assert parsed is not None
     assert [(item.data, item.url) for item in parsed.items] == [(data, None), (None, "https://x/1.png")]
 
@@ -312,7 +312,7 @@ def test_an_unused_b64_json_elsewhere_is_ignored_as_json_loads_would() -> None:
             "extra": {"b64_json": "not base64 at all"},
         }
     ).encode()
-    assert outcome(parse_images_body, body) == outcome(_parse_plain, body)
+    assert outcome(parse_images_body, body) == outcome(parse_plain, body)
     assert parse_images_body(body, status=200, request_id=None).items[0].url == "https://x/1.png"
     body = json.dumps({"data": [{"b64_json": base64.b64encode(other).decode(), "b64_json2": 1}]}).encode()
     body = body.replace(b'"b64_json2": 1', b'"b64_json": "%s"' % base64.b64encode(data))  # repeated key
@@ -332,7 +332,7 @@ def test_a_utf16_body_is_left_to_the_plain_parser() -> None:
         + '"}'.encode("utf-16-le")
     )
     assert len(body) % 2 == 1
-    assert outcome(parse_images_body, body) == outcome(_parse_plain, body)
+    assert outcome(parse_images_body, body) == outcome(parse_plain, body)
     assert outcome(parse_images_body, body)[0] == "BadResponse"
 
 

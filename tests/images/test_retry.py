@@ -31,7 +31,7 @@ from bot.images import (
     parse_rate_limit_headers,
     redact,
 )
-from bot.images._headers import parse_retry_after
+from bot.images.headers import parse_retry_after
 from bot.images.retry import backoff_delay
 
 # Shaped like a real key (so the redaction of key-shaped text is exercised) but assembled at run

@@ -16,7 +16,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from PIL import GifImagePlugin, Image, ImageSequence
 
-from bot.imaging import MIN_BUDGET, animation, encode_to_fit, fit_animation
+from bot.imaging import MIN_BUDGET, GifFit, animation, encode_to_fit, fit_animation
 
 SIDE = 512
 FRAMES = 9
@@ -125,13 +125,12 @@ def test_fitting_takes_one_or_two_encodes_and_uses_the_budget(encodes: list) -> 
 
 
 def test_a_first_encode_far_under_budget_is_corrected_upwards(
-    monkeypatch: pytest.MonkeyPatch, encodes: list
+    encodes: list,
 ) -> None:
     # as when the source's encoder packs pixels much less tightly than ours
-    monkeypatch.setattr(animation, "FIT_MARGIN", 0.6)
     data = big_gif()
     budget = len(data) // 2
-    out, _ = encode_to_fit(data, "gif", budget)
+    out, _ = encode_to_fit(data, "gif", budget, gif=GifFit(fit_margin=0.6))
     assert len(encodes) == 2
     (first_size, first_bytes), (second_size, second_bytes) = encodes
     assert first_bytes < animation.FULL_ENOUGH * budget
@@ -140,15 +139,13 @@ def test_a_first_encode_far_under_budget_is_corrected_upwards(
 
 
 def test_when_both_predictions_are_too_large_it_keeps_shrinking(
-    monkeypatch: pytest.MonkeyPatch, encodes: list
+    encodes: list,
 ) -> None:
     # margins that make both predictions land a little over, and small fallback steps
-    monkeypatch.setattr(animation, "FIT_MARGIN", 1.3)
-    monkeypatch.setattr(animation, "REFIT_MARGIN", 1.04)
-    monkeypatch.setattr(animation, "FALLBACK_STEP", 0.99)
+    fit = GifFit(fit_margin=1.3, refit_margin=1.04, fallback_step=0.99)
     data = big_gif()
     budget = len(data) // 3
-    out, fmt = encode_to_fit(data, "gif", budget)
+    out, fmt = encode_to_fit(data, "gif", budget, gif=fit)
     assert fmt == "gif" and len(out) <= budget and opened(out).n_frames == FRAMES
     assert len(encodes) >= 4  # two predictions, then at least two fallback steps
     assert all(size > budget for _, size in encodes[:-1]) and encodes[-1][1] == len(out)
@@ -157,12 +154,11 @@ def test_when_both_predictions_are_too_large_it_keeps_shrinking(
 
 
 def test_an_animation_that_cannot_fit_at_the_smallest_size_is_refused(
-    monkeypatch: pytest.MonkeyPatch, encodes: list
+    encodes: list,
 ) -> None:
-    monkeypatch.setattr(animation, "MIN_SIDE", 450)
     data = big_gif()
     with pytest.raises(ValueError, match="cannot fit"):
-        encode_to_fit(data, "gif", len(data) // 3)
+        encode_to_fit(data, "gif", len(data) // 3, gif=GifFit(min_side=450))
     assert encodes[-1][0] == (450, 450)
 
 
@@ -254,18 +250,16 @@ def test_frames_times_canvas_is_capped_before_any_pixel_is_decoded(monkeypatch: 
         return real_load(self)
 
     monkeypatch.setattr(GifImagePlugin.GifImageFile, "load", load)
-    monkeypatch.setattr(animation, "MAX_ANIMATION_PIXELS", 2 * SIDE * SIDE)  # one frame fits, nine don't
     data = big_gif()
-    with pytest.raises(ValueError, match="pixels in all"):
-        encode_to_fit(data, "gif", len(data) // 2)
+    with pytest.raises(ValueError, match="pixels in all"):  # one frame fits, nine don't
+        encode_to_fit(data, "gif", len(data) // 2, gif=GifFit(max_pixels=2 * SIDE * SIDE))
     assert decoded == []
 
 
-def test_the_number_of_frames_is_capped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(animation, "MAX_FRAMES", FRAMES - 1)
+def test_the_number_of_frames_is_capped() -> None:
     data = big_gif()
     with pytest.raises(ValueError, match="frames"):
-        encode_to_fit(data, "gif", len(data) // 2)
+        encode_to_fit(data, "gif", len(data) // 2, gif=GifFit(max_frames=FRAMES - 1))
 
 
 def test_a_frame_that_enlarges_the_canvas_is_checked_before_it_is_decoded() -> None:

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from bot.imaging import MIN_BUDGET, encode_to_fit, encoding
+from bot.imaging import MIN_BUDGET, StillFit, encode_to_fit, encoding
 from bot.imaging.encoding import DELIVERY_QUALITY_MAX, DELIVERY_QUALITY_MIN, FIT_FLOOR, WEBP_MAX_SIDE
 from tests.imaging.samples import encoded, noise, photo
 
@@ -129,26 +129,26 @@ def test_a_large_image_with_alpha_keeps_it_in_one_or_two_full_encodes(encodes) -
     assert 1 <= len(at_size(encodes, LARGE)) <= 2
 
 
-def test_wrong_predictions_cost_encodes_never_bytes(large_photo, encodes, monkeypatch) -> None:
+def test_wrong_predictions_cost_encodes_never_bytes(large_photo, encodes) -> None:
     # A sample taken to be twice what it is and a prior three times too flat: the first guesses
     # are far over the budget, and the fallback still ends within it, near it.
-    monkeypatch.setattr(encoding, "SAMPLE_OVERESTIMATE", 2.0)
-    monkeypatch.setattr(encoding, "PRIOR_SLOPES", ((40, 0.6), (85, 0.7), (90, 1.0)))
+    wrong = StillFit(sample_overestimate=2.0, prior_slopes=((40, 0.6), (85, 0.7), (90, 1.0)))
     _, data, top = large_photo
     budget = int(top * 0.4)
-    out, _ = encode_to_fit(data, "png", budget)
+    out, _ = encode_to_fit(data, "png", budget, still=wrong)
     assert len(out) <= budget and is_best_that_fits(encodes, out, budget)
     assert fitted(out).size == LARGE
     assert any(len(e.data) > budget for e in at_size(encodes, LARGE))  # the guesses did miss
     assert len(at_size(encodes, LARGE)) <= 6
 
 
-def test_without_a_tolerance_the_fallback_finds_the_best_quality_that_fits(encodes, monkeypatch) -> None:
-    monkeypatch.setattr(encoding, "FIT_FLOOR", 1.0)  # no prediction can be good enough
+def test_without_a_tolerance_the_fallback_finds_the_best_quality_that_fits(encodes) -> None:
     im = photo((640, 480), seed=16)  # not sampled: every encode is in full
     budget = webp_size(im, 80) + 1  # quality 80 fits, a byte under
     encodes.clear()
-    out, _ = encode_to_fit(encoded(im, "PNG"), "png", budget)
+    out, _ = encode_to_fit(
+        encoded(im, "PNG"), "png", budget, still=StillFit(fit_floor=1.0)
+    )  # never good enough
     assert len(out) <= budget
     best = quality_of(encodes, out)
     assert best == 80

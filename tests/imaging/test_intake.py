@@ -392,7 +392,7 @@ def test_target_side_with_exif_rotation_reports_the_upright_full_size() -> None:
     ],
 )
 def test_exotic_modes_normalise_to_rgb(im: Image.Image, expected: tuple[int, int, int]) -> None:
-    out = intake_module._normalise(im)
+    out = intake_module.normalise(im)
     assert out.mode == "RGB"
     assert near(out.getpixel((0, 0)), expected, tolerance=3)
 

@@ -89,8 +89,8 @@ async def test_concurrent_jobs_from_one_user_never_spend_more_than_the_limit(wor
 
 
 @pytest.fixture
-def quick_delivery_retries(monkeypatch):
-    monkeypatch.setattr("bot.ui.delivery.DELIVERY_BACKOFF", (0.01, 0.01))
+def quick_delivery_retries(world):
+    world.bot.services.entry.delivery_pauses = (0.01, 0.01)
 
 
 async def test_a_discord_5xx_on_delivery_is_retried_and_the_images_arrive(world, api, quick_delivery_retries):

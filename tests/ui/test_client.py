@@ -41,7 +41,7 @@ def test_login_and_network_failures_get_one_line_and_bugs_are_not_hidden():
 async def test_closing_the_bot_closes_its_http_session_and_database(world):
     bot = world.bot
     await world.alice.slash(world.channel, "imagine", prompt="a kite")
-    session = bot.services.images._session
+    session = bot.services.images.session
     assert session is not None and not session.closed
 
     await bot.close()

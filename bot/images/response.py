@@ -7,7 +7,7 @@ the body's bytes and parses only the rest of the document as JSON (each value re
 marker): the images and the body are the only large buffers. Where that fast path can't be sure it
 gives the same answer as ``json.loads`` would (a value with an escape other than ``\\/`` ``\\n``
 ``\\r`` ``\\t`` ``\\f``, any ``b64_json`` value that doesn't decode to an image, a body that isn't
-UTF-8 JSON), it steps aside and :func:`_parse_plain` parses the body as before: the same result and
+UTF-8 JSON), it steps aside and :func:`parse_plain` parses the body as before: the same result and
 the same errors, which tests/images/test_response_parsing.py checks on random bodies.
 """
 
@@ -110,13 +110,13 @@ def parse_images_body(body: bytes | bytearray, *, status: int, request_id: str |
 
     ``body`` may be a bytearray (the client reads into one); it isn't changed or kept.
     """
-    parsed = _parse_fast(body, status=status, request_id=request_id)
+    parsed = parse_fast(body, status=status, request_id=request_id)
     if parsed is None:
-        parsed = _parse_plain(body, status=status, request_id=request_id)
+        parsed = parse_plain(body, status=status, request_id=request_id)
     return parsed
 
 
-def _parse_plain(body: bytes | bytearray, *, status: int, request_id: str | None) -> ParsedBody:
+def parse_plain(body: bytes | bytearray, *, status: int, request_id: str | None) -> ParsedBody:
     """The reference parser: ``json.loads`` of the whole body, then each ``b64_json`` str decoded."""
     try:
         payload = json.loads(body)
@@ -176,8 +176,8 @@ _COLON, _QUOTE = ord(":"), ord('"')
 _BLANK_ESCAPES = (b"\\n", b"\\r", b"\\t", b"\\f")
 
 
-def _parse_fast(body: bytes | bytearray, *, status: int, request_id: str | None) -> ParsedBody | None:
-    """What :func:`_parse_plain` returns or raises, without a str of any ``b64_json`` value; None
+def parse_fast(body: bytes | bytearray, *, status: int, request_id: str | None) -> ParsedBody | None:
+    """What :func:`parse_plain` returns or raises, without a str of any ``b64_json`` value; None
     when it can't be sure of that (the caller then runs the plain parser)."""
     if json.detect_encoding(body[:4]) not in ("utf-8", "utf-8-sig"):
         return None  # json.loads reads UTF-16 and UTF-32 too; the spans below are UTF-8 bytes
