@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Any
 
 from .catalogue import GifRule, ModelCatalogue, ModelSpec, Retirement
 from .pricing import ImagePrice, PerImagePricing, Pricing, TokenPricing
@@ -44,7 +45,7 @@ _TOKEN_ESTIMATES = {"low": 664, "medium": 1000, "high": 1353, "xhigh": 2000, "ma
 _TOKEN_PRICES = TokenPricing(5.0, 8.0, 30.0, _TOKEN_ESTIMATES)
 
 
-def _gpt_image(name: str, pricing: Pricing, summary: str, **changes: object) -> ModelSpec:
+def _gpt_image(name: str, pricing: Pricing, summary: str, **changes: Any) -> ModelSpec:
     row = ModelSpec(
         name=name,
         endpoints=frozenset({"generations", "edits"}),
@@ -70,7 +71,7 @@ def _gpt_image(name: str, pricing: Pricing, summary: str, **changes: object) -> 
         pricing=pricing,
         summary=summary,
     )
-    return replace(row, **changes)  # type: ignore[arg-type]
+    return replace(row, **changes)
 
 
 def _per_image(low: tuple[float, float], medium: tuple[float, float], high: tuple[float, float]) -> Pricing:

@@ -341,8 +341,11 @@ def _to_8bit(im: Image.Image) -> Image.Image:
         im = im.convert("I")
         low, high = 0.0, 65535.0
     else:
-        lo, hi = im.getextrema()
-        low, high = float(lo), float(hi)  # type: ignore[arg-type]
+        extrema = im.getextrema()  # one band here: (low, high)
+        lo, hi = extrema[0], extrema[1]
+        if isinstance(lo, tuple) or isinstance(hi, tuple):
+            raise ValueError(f"expected one band, not {im.mode}")
+        low, high = float(lo), float(hi)
         if im.mode == "F" and low >= 0 and high <= 1.0:
             low, high = 0.0, 1.0
         elif low >= 0 and high <= 255:

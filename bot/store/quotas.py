@@ -157,15 +157,13 @@ def _make_status(
     used: int,
     reserved: int,
 ) -> QuotaStatus:
-    if override is not None:
-        limit, source = override, "user"
-    else:
-        limit, source = ctx.policy.limit, ctx.source
+    source: LimitSource = "user" if override is not None else ctx.source
+    limit = override if override is not None else ctx.policy.limit
     return QuotaStatus(
         guild_id=guild_id,
         user_id=user_id,
         limit=limit,
-        limit_source=source,  # type: ignore[arg-type]
+        limit_source=source,
         granted=granted,
         used=used,
         reserved=reserved,

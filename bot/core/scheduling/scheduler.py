@@ -26,7 +26,7 @@ import heapq
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from bot.errors import BotError
 from bot.images import RateLimited, RateLimitInfo
@@ -44,15 +44,15 @@ _UNTIL_WOKEN = 10.0**9  # a sleep that ends only when it is cancelled (a turn ha
 
 
 @dataclass(eq=False)
-class _Waiter:
+class _Waiter(Generic[T]):
     """One upstream request waiting for its turn."""
 
     ticket: Ticket
     images: int
     seq: int
-    attempt: Callable[[], Awaitable[object]]
+    attempt: Callable[[], Awaitable[T]]
     task: asyncio.Task[None] | None = None  # waiting for the turn
-    request: asyncio.Task[object] | None = None  # the request, started the moment the turn is taken
+    request: asyncio.Task[T] | None = None  # the request, started the moment the turn is taken
     reason: BotError | None = None  # why the turn was withdrawn (owner cancelled, shutdown)
     alarm: asyncio.Task[None] | None = None  # the sleep a waiting request is woken from
 
@@ -196,7 +196,7 @@ class Scheduler:
             self.pause(error.retry_after)
             raise
         self.observe(result, images)
-        return result  # type: ignore[return-value]
+        return result
 
     async def _wait_turn(self, waiter: _Waiter) -> None:
         """Sleep until the dispatcher hands this request its turn (it cancels the sleep)."""
