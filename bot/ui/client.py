@@ -127,7 +127,7 @@ class ImageBot(commands.Bot):
                 continue
             with contextlib.suppress(discord.HTTPException):
                 await channel.send(
-                    f"<@{user_id}> {text.restart_notice(count)}",
+                    text.restart_notice(user_id, count),
                     allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
                 )
 

@@ -38,9 +38,12 @@ def images_range(first: int, last: int, total: int) -> str:
     return f"Images {first}–{last} of {total}"
 
 
-def restart_notice(count: int) -> str:
+def restart_notice(user_id: int, count: int) -> str:
+    """To a member whose jobs a restart cut off, mentioning them."""
     what = "your request" if count == 1 else f"your {count} requests"
-    return f"the bot restarted before {what} could finish. {NOTHING_CHARGED} Please run it again."
+    return (
+        f"<@{user_id}> the bot restarted before {what} could finish. {NOTHING_CHARGED} Please run it again."
+    )
 
 
 # -- the result embed --------------------------------------------------------------------------
