@@ -102,7 +102,8 @@ async def _measure(case: dict[str, Any]) -> dict[str, Any]:
         rss_before = rss_mb()
         cpu_start, start, start_monotonic = time.process_time(), time.perf_counter(), time.monotonic()
         deadline = start + case["deadline"]
-        sent, groups = [], []
+        sent: list[Any] = []
+        groups: list[Any] = []
         for number, wave in enumerate(prepared):
             if number:  # the next wave comes a second after the last one was acknowledged
                 await _acknowledged(sent, deadline)

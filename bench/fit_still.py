@@ -11,6 +11,7 @@ runs after a warm-up.
 
 from __future__ import annotations
 
+import functools
 import io
 import statistics
 import time
@@ -103,6 +104,12 @@ def baseline_best_webp(im: Image.Image, budget: int) -> bytes | None:
 # --------------------------------------------------------------------------------------------------
 
 
+def _fitted(data: bytes, budget: int) -> bytes:
+    from bot.imaging import encode_to_fit
+
+    return encode_to_fit(data, "png", budget)[0]
+
+
 def _measure(
     fit: Callable[[], bytes], runs: int, encodes: list[tuple[tuple[int, int], int | None, int]]
 ) -> tuple[float, bytes, list[tuple[tuple[int, int], int | None, int]]]:
@@ -125,7 +132,7 @@ def _describe(made: list[tuple[tuple[int, int], int | None, int]], budget: int) 
 
 
 async def run(quick: bool, latency: float) -> Result:
-    from bot.imaging import decode, encode_to_fit, encoding
+    from bot.imaging import decode, encoding
 
     runs = 3 if quick else 7
     data = photo_png()
@@ -138,15 +145,15 @@ async def run(quick: bool, latency: float) -> Result:
         made.append((im.size, params.get("quality"), len(out)))  # type: ignore[arg-type]
         return out
 
-    encoding.encode = counted  # type: ignore[assignment]
+    encoding.encode = counted
     notes = []
     try:
         for label, budget in BUDGETS:
-            seconds, out, encodes = _measure(lambda b=budget: encode_to_fit(data, "png", b)[0], runs, made)
+            seconds, out, encodes = _measure(functools.partial(_fitted, data, budget), runs, made)
             full = [e for e in encodes if e[0][1] >= HEIGHT // 4]
             sample = len(encodes) - len(full)
             old_seconds, old_out, old_encodes = _measure(
-                lambda b=budget: baseline_still_to_fit(data, b), runs, made
+                functools.partial(baseline_still_to_fit, data, budget), runs, made
             )
             ms, old_ms = seconds * 1000, old_seconds * 1000
             result.add(
@@ -172,7 +179,7 @@ async def run(quick: bool, latency: float) -> Result:
                 f"{label}: {_describe(encodes, budget)}; binary search: {_describe(old_encodes, budget)}"
             )
     finally:
-        encoding.encode = real_encode  # type: ignore[assignment]
+        encoding.encode = real_encode
     top = len(real_encode(decode(data, max_bytes=len(data)).image, "webp", quality=95))
     result.note(
         f"input {len(data) / 1e6:.2f} MB PNG {WIDTH}x{HEIGHT} (gradients, blotches, grain), "

@@ -299,7 +299,7 @@ class DiscordRecorder:
                 if self.drop_uploads:  # the bot's upload is measured, not kept: it isn't bot memory
                     blobs[url] = b""
         if sent is not None:
-            body = kwargs.get("json") if isinstance(kwargs.get("json"), dict) else {}
+            body: dict[str, Any] = kwargs["json"] if isinstance(kwargs.get("json"), dict) else {}
             if kind == "callback":
                 if sent.acked is None:
                     sent.acked = arrived
@@ -599,11 +599,11 @@ class Harness:
         """Errors SimCord saw the bot raise that are not domain errors (BotError) — bugs."""
         assert self.env is not None
         from bot.errors import BotError
-        from bot.ui.error_handler import _unwrap
+        from bot.ui.error_handler import unwrap
 
         found = []
         for error in self.env.errors:
-            inner = _unwrap(error)
+            inner = unwrap(error)
             if isinstance(inner, BotError) or (expected is not None and expected(inner)):
                 continue
             found.append(f"{type(inner).__name__}: {inner}")

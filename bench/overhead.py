@@ -42,7 +42,7 @@ class UpstreamTimer:
             kwargs["trace_configs"] = [*(kwargs.get("trace_configs") or []), timer._trace_config()]
             original(session, *args, **kwargs)
 
-        aiohttp.ClientSession.__init__ = init  # type: ignore[method-assign]
+        setattr(aiohttp.ClientSession, "__init__", init)  # noqa: B010 (mypy: a method can't be assigned)
         try:
             yield self
         finally:

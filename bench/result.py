@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -41,7 +41,7 @@ class Result:
         return cls(figures=figures, **data)
 
 
-def run_standalone(run: Callable[[bool, float], Awaitable[Result]], doc: str | None) -> None:
+def run_standalone(run: Callable[[bool, float], Coroutine[Any, Any, Result]], doc: str | None) -> None:
     """``python -m bench.NAME [--quick]``: run one pure-CPU benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
