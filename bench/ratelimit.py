@@ -106,7 +106,8 @@ async def run(quick: bool, latency: float, rate_window: float | None = None) -> 
             result.add("throughput (images per minute)", "n/a (fewer than 2 requests admitted)")
         posted = [s for s in sent if s.result is not None]
         result.add("jobs with their images posted", f"{len(posted)} of {len(sent)}")
-        seen = getattr(getattr(h.bot, "scheduler", None), "rate_limited", None)
+        runner = getattr(getattr(h.bot, "services", None), "runner", None)  # ours (the peer has none)
+        seen = getattr(getattr(runner, "scheduler", None), "rate_limited", None)
         if seen is not None:
             result.add("429s the bot's scheduler saw", str(seen))
         result.note(

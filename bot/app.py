@@ -15,6 +15,7 @@ from bot.core.pipeline import JobRunner
 from bot.core.scheduling import Scheduler
 from bot.images import ImagesClient, ModelRegistry
 from bot.store import QuotaPolicy, Store
+from bot.ui.audit import AuditLog
 from bot.ui.buttons import RESULT_CONTROLS, ResultControls
 from bot.ui.client import ImageBot, Services
 from bot.ui.entry import JobEntry
@@ -39,7 +40,7 @@ async def create_bot(config: Config | None = None) -> ImageBot:
             VaryCog(entry, bot.tree),
             ReplyVaryCog(bot, entry),
             QuotaCog(services.store),
-            AdminCog(services.store, models),
+            AdminCog(services.store, models, services.audit),
         ):
             await bot.add_cog(cog)
     except BaseException:
@@ -77,9 +78,15 @@ async def open_services(config: Config) -> Services:
             window=config.openai_rate_window,
         )
         runner = JobRunner(
-            store, images, models=models, scheduler=scheduler, user_key=await store.secret("user-hash")
+            store,
+            images,
+            models=models,
+            scheduler=scheduler,
+            user_key=await store.secret("user-hash"),
+            cost_ceilings=await store.cost_ceilings(),
         )
-        entry = JobEntry(runner, models, vary_model=config.vary_model, controls=ResultControls())
-        services = Services(config, models, images, store, runner, entry)
+        audit = AuditLog(store)
+        entry = JobEntry(runner, models, vary_model=config.vary_model, controls=ResultControls(), audit=audit)
+        services = Services(config, models, images, store, runner, entry, audit)
         opened.pop_all()  # from here the bot owns them
     return services

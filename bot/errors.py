@@ -67,3 +67,13 @@ class ControlRefused(UserInputError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+class BotLacksPermissions(UserInputError):
+    """The bot may not do in this channel what it would have to (post the result, or log there):
+    refused before anything is spent. ``permissions`` are discord.py's names (``attach_files``)."""
+
+    def __init__(self, permissions: list[str], *, for_log: bool = False) -> None:
+        super().__init__(f"the bot lacks {', '.join(permissions)} in this channel")
+        self.permissions = permissions
+        self.for_log = for_log  # the channel chosen as the server's log channel

@@ -1,5 +1,6 @@
-"""/admin quota … and /admin models: server admins keep spending under control and see which
-models the bot offers (and which are being retired).
+"""/admin quota …, /admin budget …, /admin log channel and /admin models: server admins keep
+spending under control, see every change in one channel, and see which models the bot offers (and
+which are being retired).
 
 ``default_permissions`` only hides the commands by default (admins can change that in Server
 Settings › Integrations), so the cog checks Manage Server in code for every command as well.
@@ -14,8 +15,11 @@ from discord.ext import commands
 
 from bot.core import text
 from bot.core.pipeline import utcnow
+from bot.errors import BotLacksPermissions
 from bot.images import ModelRegistry
-from bot.store import PERIODS, Store, validate_period
+from bot.store import MAX_BUDGET_USD, PERIODS, Budget, Store, validate_period
+from bot.ui.audit import AuditLog
+from bot.ui.entry import role_ids
 
 _PERIOD_CHOICES = [app_commands.Choice(name=p, value=p) for p in PERIODS]
 _NO_PINGS = discord.AllowedMentions.none()
@@ -29,10 +33,17 @@ class AdminCog(commands.Cog):
         default_permissions=discord.Permissions(manage_guild=True),
     )
     quota = app_commands.Group(name="quota", description="Image quotas for this server", parent=admin)
+    budget = app_commands.Group(
+        name="budget", description="A spending limit in money for this server", parent=admin
+    )
+    log = app_commands.Group(
+        name="log", description="Where admin changes and budget alerts are posted", parent=admin
+    )
 
-    def __init__(self, store: Store, models: ModelRegistry) -> None:
+    def __init__(self, store: Store, models: ModelRegistry, audit: AuditLog) -> None:
         self.store = store
         self.models = models
+        self.audit = audit
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if not interaction.permissions.manage_guild:
@@ -53,12 +64,14 @@ class AdminCog(commands.Cog):
         await self.store.set_user_limit(guild_id, user.id, limit)
         status = await self.store.status(guild_id, user.id, now=utcnow())
         await _answer(interaction, text.own_limit_set(user.mention, limit, status))
+        await self.audit.change(interaction, text.own_limit_change(user.mention, limit))
 
     @quota.command(name="reset", description="Clear a member's usage for the current period")
     @app_commands.describe(user="The member")
     async def reset(self, interaction: discord.Interaction, user: discord.Member) -> None:
         status = await self.store.reset_usage(_guild(interaction), user.id, now=utcnow())
         await _answer(interaction, text.usage_cleared(user.mention, status))
+        await self.audit.change(interaction, text.usage_reset_change(user.mention))
 
     @quota.command(name="grant", description="Give a member extra images for the current period")
     @app_commands.describe(
@@ -72,6 +85,7 @@ class AdminCog(commands.Cog):
     ) -> None:
         status = await self.store.grant(_guild(interaction), user.id, amount, now=utcnow())
         await _answer(interaction, text.extra_granted(user.mention, amount, status))
+        await self.audit.change(interaction, text.grant_change(user.mention, amount))
 
     @quota.command(name="default", description="Set this server's default image limit per member")
     @app_commands.describe(limit="Images per member per period", period="How often the quota resets (UTC)")
@@ -86,6 +100,24 @@ class AdminCog(commands.Cog):
             _guild(interaction), limit=limit, period=validate_period(period.value) if period else None
         )
         await _answer(interaction, text.server_default_set(policy.limit, policy.period))
+        await self.audit.change(interaction, text.default_change(policy))
+
+    @quota.command(name="role", description="Give every member with a role a limit per period")
+    @app_commands.describe(
+        role="The role",
+        limit="Images per period; leave empty to remove the role's limit",
+    )
+    async def role_limit(
+        self,
+        interaction: discord.Interaction,
+        role: discord.Role,
+        limit: app_commands.Range[int, 0, 1_000_000] | None = None,
+    ) -> None:
+        guild_id = _guild(interaction)
+        await self.store.set_role_limit(guild_id, role.id, limit)
+        tiers = await self.store.role_limits(guild_id)
+        await _answer(interaction, text.role_limits_report(tiers, changed=role.mention, limit=limit))
+        await self.audit.change(interaction, text.role_limit_change(role.mention, limit))
 
     @quota.command(name="show", description="Show a member's quota, or the server's settings and top users")
     @app_commands.describe(user="The member (leave empty for the whole server)")
@@ -93,15 +125,66 @@ class AdminCog(commands.Cog):
         guild_id = _guild(interaction)
         now = utcnow()
         if user is not None:
-            status = await self.store.status(guild_id, user.id, now=now)
+            status = await self.store.status(guild_id, user.id, now=now, roles=role_ids(user))
             await _answer(interaction, text.member_quota(text.echo(user.display_name), status))
             return
         policy, source = await self.store.server_policy(guild_id)
-        overview = await self.store.guild_overview(guild_id, now=now)
+        guild = interaction.guild
+        members = {m.id: role_ids(m) for m in guild.members} if guild is not None else {}
+        overview = await self.store.guild_overview(guild_id, now=now, roles=members)
         await _answer(
             interaction,
             text.server_overview(policy.limit, policy.period, set_here=source == "server", members=overview),
         )
+
+    @budget.command(name="set", description="Set this server's image budget in US dollars per period")
+    @app_commands.describe(
+        amount="US dollars per period, e.g. 5 or 12.50",
+        period="How often the budget resets (UTC); default: day",
+    )
+    @app_commands.choices(period=_PERIOD_CHOICES)
+    async def budget_set(
+        self,
+        interaction: discord.Interaction,
+        amount: app_commands.Range[float, 0.01, MAX_BUDGET_USD],
+        period: app_commands.Choice[str] | None = None,
+    ) -> None:
+        chosen = Budget(round(amount, 2), validate_period(period.value if period else "day"))
+        status = await self.store.set_budget(_guild(interaction), chosen, now=utcnow())
+        await _answer(interaction, text.budget_report(status))
+        await self.audit.change(interaction, text.budget_set_change(status))
+
+    @budget.command(name="show", description="This server's budget, what was spent and what is left")
+    async def budget_show(self, interaction: discord.Interaction) -> None:
+        status = await self.store.budget_status(_guild(interaction), now=utcnow())
+        await _answer(interaction, text.budget_report(status))
+
+    @budget.command(name="clear", description="Remove this server's budget (image quotas still apply)")
+    async def budget_clear(self, interaction: discord.Interaction) -> None:
+        status = await self.store.set_budget(_guild(interaction), None, now=utcnow())
+        await _answer(interaction, text.budget_report(status))
+        await self.audit.change(interaction, text.budget_set_change(None))
+
+    @log.command(name="channel", description="Post admin changes and budget alerts in a channel")
+    @app_commands.describe(channel="The channel (leave empty to stop posting them)")
+    async def log_channel(
+        self, interaction: discord.Interaction, channel: discord.TextChannel | None = None
+    ) -> None:
+        guild = interaction.guild
+        assert guild is not None  # the group is guild-only
+        if channel is not None:
+            allowed = channel.permissions_for(guild.me)
+            missing = [name for name in ("view_channel", "send_messages") if not getattr(allowed, name)]
+            if missing:
+                raise BotLacksPermissions(missing, for_log=True)
+        before = await self.store.log_channel(guild.id)
+        await self.store.set_log_channel(guild.id, channel.id if channel else None)
+        await _answer(interaction, text.log_channel_report(channel.mention if channel else None))
+        change = text.log_channel_change(channel.mention if channel else None)
+        if channel is None and before is not None:  # said where it was, before it stops
+            await self.audit.post_to(guild, before, text.by(interaction.user.mention, change))
+        else:
+            await self.audit.change(interaction, change)
 
     @admin.command(name="models", description="The image models this bot offers, and any being retired")
     async def models_command(self, interaction: discord.Interaction) -> None:

@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.core.pipeline import utcnow
 from bot.core.text import quota_report
 from bot.store import Store
+from bot.ui.entry import role_ids
 
 
 class QuotaCog(commands.Cog):
@@ -19,5 +20,6 @@ class QuotaCog(commands.Cog):
     @app_commands.guild_only()
     async def quota(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None
-        status = await self.store.status(interaction.guild_id, interaction.user.id, now=utcnow())
+        user = interaction.user
+        status = await self.store.status(interaction.guild_id, user.id, now=utcnow(), roles=role_ids(user))
         await interaction.response.send_message(quota_report(status), ephemeral=True)

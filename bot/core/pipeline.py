@@ -20,7 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from bot.core.recipes import Inputs, Recipe, UpstreamRequest, to_request
+from bot.core.recipes import Inputs, Recipe, UpstreamRequest, cost_key, to_request, upstream_prompt
 from bot.core.scheduling import JobCancelled, PositionCallback, Scheduler, ShuttingDown, Ticket
 from bot.errors import BotError
 from bot.images import (
@@ -38,9 +38,10 @@ from bot.images import (
     ModelSpec,
     request_batches,
     request_cost,
+    worst_case_cost,
 )
 from bot.images.pricing import add_costs
-from bot.store import QuotaStatus, Reservation, Store
+from bot.store import BudgetAlert, QuotaStatus, Reservation, Store
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Job:
     user_id: int
     recipe: Recipe
     inputs: Inputs | None = None  # None: prepared after the acknowledgement (downloads are slow)
+    roles: tuple[int, ...] = ()  # the member's role ids (quotas by role)
 
     @property
     def n(self) -> int:
@@ -82,6 +84,9 @@ Deliver = Callable[[Delivery], Awaitable[int]]
 
 Prepare = Callable[[], Awaitable[Inputs]]
 """Downloads and fits a job's input images (after the interaction was acknowledged)."""
+
+AlertCallback = Callable[[BudgetAlert], Awaitable[None]]
+"""Told that a job's cost took its server's spending past an alert threshold of its budget."""
 
 
 class JobGone(BotError):
@@ -142,8 +147,11 @@ class JobRunner:
         scheduler: Scheduler,
         user_key: bytes,
         clock: Callable[[], datetime] = utcnow,
+        cost_ceilings: dict[tuple[str, str, str], float] | None = None,
     ) -> None:
         self._store = store
+        #: the most billed per image so far, by (model, size, quality): a worst case is never below it
+        self._ceilings = dict(cost_ceilings or {})
         self._images = images
         self._models = models
         self._scheduler = scheduler
@@ -151,6 +159,11 @@ class JobRunner:
         self._clock = clock
         self._running: dict[int, tuple[Job, Claim, asyncio.Task[object]]] = {}
         self._stopping = False
+
+    @property
+    def scheduler(self) -> Scheduler:
+        """The shared upstream limiter the runner's jobs wait in."""
+        return self._scheduler
 
     def user_tag(self, user_id: int) -> str:
         """A stable, non-reversible stand-in for a Discord user id (OpenAI's `user` field)."""
@@ -191,6 +204,8 @@ class JobRunner:
                 channel_id=job.channel_id,
                 kind=job.recipe.kind,
                 details=job.recipe.to_details(),
+                hold_usd=self.worst_case(job),
+                roles=job.roles,
             )
         except BaseException:
             self.withdraw(admitted, job)
@@ -198,6 +213,22 @@ class JobRunner:
         if admitted.expected:
             self._store.ledger.unpend(job.guild_id, job.user_id, job.n)
         return Claim(reservation, admitted.ticket)
+
+    def worst_case(self, job: Job) -> float | None:
+        """The most the job can be billed (USD): what a server's budget holds while it runs."""
+        recipe = job.recipe
+        spec = self._models.get(recipe.model)
+        return worst_case_cost(
+            spec,
+            size=recipe.options.size,
+            quality=recipe.options.quality,
+            images=job.n,
+            frames=recipe.options.frames,
+            prompt_bytes=len(upstream_prompt(recipe).encode()),
+            # an edit may carry a mask too, unknown until its inputs are read
+            input_images=0 if recipe.kind == "imagine" else recipe.image_count + 1,
+            ceiling_per_image=self._ceilings.get(cost_key(recipe)),
+        )
 
     async def release(self, claim: Claim) -> None:
         """Give a claim back in full (the job never ran)."""
@@ -237,18 +268,20 @@ class JobRunner:
         prepare: Prepare | None = None,
         on_queue: PositionCallback | None = None,
         file_budget: int | None = None,
+        on_budget_alert: AlertCallback | None = None,
     ) -> Outcome:
         """Make and deliver the images; charge what was delivered; refund everything on failure.
 
         ``on_queue`` is told the job's place while it waits for the shared upstream limiter;
         ``file_budget`` is the bytes a file may have where the images go (a larger PNG is asked for
-        as WebP, see ``recipes.compact_output``).
+        as WebP, see ``recipes.compact_output``); ``on_budget_alert`` is told when the job's cost
+        takes the server's spending past 50, 80 or 100 % of its budget.
         """
         async with self._in_flight(job, claim) as holding:
             try:
                 inputs = await self._prepare(job, claim, prepare)
                 async with claim.ticket.showing_place(on_queue):  # final before anything replaces it
-                    made = await self._generate(job, claim, inputs, holding, file_budget)
+                    made = await self._generate(job, claim, inputs, holding, file_budget, on_budget_alert)
                 delivered = await self._deliver(job, claim, made, deliver)
             except BaseException as error:
                 await self._refund_after(error, claim.reservation)
@@ -285,15 +318,39 @@ class JobRunner:
         return inputs
 
     async def _generate(
-        self, job: Job, claim: Claim, inputs: Inputs, holding: Holding | None, file_budget: int | None
+        self,
+        job: Job,
+        claim: Claim,
+        inputs: Inputs,
+        holding: Holding | None,
+        file_budget: int | None,
+        on_budget_alert: AlertCallback | None,
     ) -> Made:
         """The upstream call(s); what they cost is recorded whatever happens to the delivery."""
         spec = self._models.get(job.recipe.model)
         request = to_request(job.recipe, inputs, spec, file_budget=file_budget)
         made = await self._make_images(job, spec, request, claim.ticket, holding)
         if made.cost is not None:
-            await self._store.record_cost(claim.id, made.cost.usd, exact=made.cost.exact)
+            await self._record_cost(job, claim, made, on_budget_alert)
         return made
+
+    async def _record_cost(
+        self, job: Job, claim: Claim, made: Made, on_budget_alert: AlertCallback | None
+    ) -> None:
+        """The cost counts against the server's budget from now on (in place of the job's hold)."""
+        assert made.cost is not None
+        key = cost_key(job.recipe)
+        if made.cost.exact and made.images:
+            per_image = made.cost.usd / len(made.images)
+            self._ceilings[key] = max(self._ceilings.get(key, 0.0), per_image)
+        alert = await self._store.record_cost(
+            claim.id, made.cost.usd, exact=made.cost.exact, now=self._clock(), ceiling=(key, len(made.images))
+        )
+        if alert is not None and on_budget_alert is not None:
+            try:
+                await on_budget_alert(alert)
+            except Exception:  # an alert that can't be posted must not fail the job
+                log.warning("could not post a budget alert for server %s", job.guild_id, exc_info=True)
 
     async def _deliver(self, job: Job, claim: Claim, made: Made, deliver: Deliver) -> int:
         """Hand the images to the Discord side; how many it posted."""
@@ -335,7 +392,9 @@ class JobRunner:
             # The reservation stays 'reserved' and is refunded at the next start-up.
             log.exception("could not refund job %s now; it is refunded at next start-up", reservation.id)
 
-    async def redo(self, job_id: int, *, guild_id: int, channel_id: int, user_id: int) -> Job:
+    async def redo(
+        self, job_id: int, *, guild_id: int, channel_id: int, user_id: int, roles: tuple[int, ...] = ()
+    ) -> Job:
         """The same recipe and inputs as job ``job_id``, as a new job for ``user_id``."""
         record = await self._store.job_details(job_id)
         if record is None or record.guild_id != guild_id:
@@ -343,11 +402,11 @@ class JobRunner:
         recipe = Recipe.from_details(record.details)
         self._models.usable(recipe.model, today=self._clock().date())  # retired since: refused, free
         if recipe.kind == "imagine":
-            return Job(guild_id, channel_id, user_id, recipe, Inputs())
+            return Job(guild_id, channel_id, user_id, recipe, Inputs(), roles)
         inputs = Inputs.from_rows(await self._store.load_inputs(job_id))
         if not inputs.images:
             raise JobGone(f"job {job_id} kept no input image")
-        return Job(guild_id, channel_id, user_id, recipe, inputs)
+        return Job(guild_id, channel_id, user_id, recipe, inputs, roles)
 
     async def _make_images(
         self, job: Job, spec: ModelSpec, request: UpstreamRequest, ticket: Ticket, holding: Holding | None

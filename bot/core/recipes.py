@@ -84,6 +84,16 @@ class Inputs:
         return cls(images=images, mask=masks[0] if masks else None)
 
 
+def upstream_prompt(recipe: Recipe) -> str:
+    """The prompt sent upstream: the member's, or for a variation the instruction with their guide."""
+    return vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt or ""
+
+
+def cost_key(recipe: Recipe) -> tuple[str, str, str]:
+    """(model, size, quality): what a cost per image is remembered by (``checked`` recipes)."""
+    return recipe.model, recipe.options.size or "auto", recipe.options.quality or "auto"
+
+
 def vary_prompt(guide: str | None) -> str:
     return f"{VARY_INSTRUCTION} {guide.strip()}" if guide and guide.strip() else VARY_INSTRUCTION
 
@@ -165,14 +175,16 @@ def to_request(
     options = recipe.options.changed(output_format=output_format, output_compression=compression)
     endpoint = endpoint_for(recipe, spec)
     if endpoint == "generations":
-        return GenerateRequest(model=recipe.model, prompt=recipe.prompt or "", n=recipe.n, options=options)
+        return GenerateRequest(
+            model=recipe.model, prompt=upstream_prompt(recipe), n=recipe.n, options=options
+        )
     if not inputs.images:
         raise ValueError(f"a {recipe.kind} job needs its input image")
     if endpoint == "variations":
         return VariationRequest(model=recipe.model, image=inputs.images[0], n=recipe.n, options=options)
     return EditRequest(
         model=recipe.model,
-        prompt=vary_prompt(recipe.prompt) if recipe.kind == "vary" else recipe.prompt or "",
+        prompt=upstream_prompt(recipe),
         images=inputs.images,
         mask=inputs.mask,
         n=recipe.n,

@@ -4,7 +4,7 @@ prices. No discord import."""
 from .builtin_models import BUILTIN_MODELS, DEFAULT_MODEL
 from .catalogue import ENDPOINTS, Endpoint, GifRule, ModelCatalogue, ModelSpec, Retirement
 from .client import ImagesClient
-from .costing import request_cost
+from .costing import request_cost, worst_case_cost
 from .datatypes import (
     EditRequest,
     Fit,
@@ -123,4 +123,5 @@ __all__ = [
     "size_allowed",
     "suggest_sizes",
     "validate",
+    "worst_case_cost",
 ]

@@ -3,6 +3,15 @@
 No discord import here: ids are plain ints and every time-dependent call takes ``now``.
 """
 
+from bot.store.budgets import (
+    ALERT_PERCENTS,
+    MAX_BUDGET_USD,
+    Budget,
+    BudgetAlert,
+    BudgetExhausted,
+    BudgetStatus,
+    UnpricedUnderBudget,
+)
 from bot.store.database import SchemaVersionError, StoreClosedError, StoreError
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 from bot.store.periods import PERIODS, Period, period_end, period_start, validate_period
@@ -10,11 +19,17 @@ from bot.store.quotas import MAX_AMOUNT, MAX_LIMIT, QuotaExceeded, QuotaPolicy, 
 from bot.store.store import JobCost, JobRecord, OwedNotice, Store
 
 __all__ = [
+    "ALERT_PERCENTS",
     "LATEST_VERSION",
     "MAX_AMOUNT",
+    "MAX_BUDGET_USD",
     "MAX_LIMIT",
     "MIGRATIONS",
     "PERIODS",
+    "Budget",
+    "BudgetAlert",
+    "BudgetExhausted",
+    "BudgetStatus",
     "JobCost",
     "JobRecord",
     "Migration",
@@ -28,6 +43,7 @@ __all__ = [
     "Store",
     "StoreClosedError",
     "StoreError",
+    "UnpricedUnderBudget",
     "period_end",
     "period_start",
     "validate_period",

@@ -40,6 +40,16 @@ class _Book:
 class Ledger:
     def __init__(self) -> None:
         self._books: dict[int, _Book] = {}
+        #: servers with a budget or quotas by role: admission there is never foreseen
+        self._unforeseeable: set[int] = set()
+
+    def foreseeable(self, guild_id: int, yes: bool) -> None:
+        """Whether the server's admissions can be foreseen from quotas alone: not when it has a
+        budget in money or quotas by role (as its last reservation found)."""
+        if yes:
+            self._unforeseeable.discard(guild_id)
+        else:
+            self._unforeseeable.add(guild_id)
 
     def knows(self, guild_id: int, now: datetime) -> bool:
         book = self._books.get(guild_id)
@@ -47,8 +57,10 @@ class Ledger:
 
     def forecast(self, guild_id: int, user_id: int, amount: int, *, now: datetime) -> bool | None:
         """Whether reserving ``amount`` images would succeed, by what this process knows; None if it
-        doesn't know the server's current period."""
-        if not self.knows(guild_id, now):
+        doesn't know the server's current period, or the server has a budget (what a job may cost
+        is decided in the reservation's transaction, against every other process's spending) or
+        quotas by role (a member's limit depends on roles the ledger doesn't keep)."""
+        if not self.knows(guild_id, now) or guild_id in self._unforeseeable:
             return None
         book = self._books[guild_id]
         return amount <= book.status(user_id).remaining - book.pending.get(user_id, 0)
@@ -88,5 +100,7 @@ class Ledger:
         """Drop what is known of one server (or of all): it is read again when next needed."""
         if guild_id is None:
             self._books.clear()
+            self._unforeseeable.clear()
         else:
             self._books.pop(guild_id, None)
+            self._unforeseeable.discard(guild_id)

@@ -151,10 +151,63 @@ ALTER TABLE jobs ADD COLUMN cost_usd REAL CHECK (cost_usd IS NULL OR cost_usd >=
 ALTER TABLE jobs ADD COLUMN cost_exact INTEGER CHECK (cost_exact IS NULL OR cost_exact IN (0, 1));
 """
 
+_V5 = """
+-- A server's budget in money per period (absent: no budget). Money in the database is integer
+-- micro-dollars (1e-6 USD), except jobs.cost_usd (REAL, from V4).
+CREATE TABLE budgets (
+    guild_id      INTEGER PRIMARY KEY,
+    amount_micros INTEGER NOT NULL CHECK (amount_micros BETWEEN 1 AND 1000000000000),
+    period        TEXT    NOT NULL CHECK (period IN ('day', 'week', 'month'))
+);
+-- What a job in flight may cost at worst: held against the budget until its cost is recorded.
+ALTER TABLE jobs ADD COLUMN hold_micros INTEGER NOT NULL DEFAULT 0 CHECK (hold_micros >= 0);
+CREATE INDEX jobs_by_guild ON jobs (guild_id, created_at);
+-- Budget alerts already posted (50, 80, 100 percent), once per server and period.
+CREATE TABLE budget_alerts (
+    guild_id     INTEGER NOT NULL,
+    period_start INTEGER NOT NULL,
+    percent      INTEGER NOT NULL,
+    PRIMARY KEY (guild_id, period_start, percent)
+) WITHOUT ROWID;
+-- The highest cost per image billed so far, by model, size and quality: a worst case is never below it.
+CREATE TABLE cost_ceilings (
+    model      TEXT NOT NULL,
+    size       TEXT NOT NULL,
+    quality    TEXT NOT NULL,
+    usd_micros INTEGER NOT NULL CHECK (usd_micros >= 0),
+    PRIMARY KEY (model, size, quality)
+) WITHOUT ROWID;
+-- Where a server's admin changes and budget alerts are posted.
+CREATE TABLE log_channels (
+    guild_id   INTEGER PRIMARY KEY,
+    channel_id INTEGER NOT NULL
+);
+"""
+
+_V6 = """
+-- Quotas by role: a member without a limit of their own gets the highest limit among their roles.
+CREATE TABLE role_limits (
+    guild_id    INTEGER NOT NULL,
+    role_id     INTEGER NOT NULL,
+    quota_limit INTEGER NOT NULL CHECK (quota_limit BETWEEN 0 AND 1000000),
+    PRIMARY KEY (guild_id, role_id)
+) WITHOUT ROWID;
+-- Each member's roles as of their last request (a space-separated list of role ids), so a server's
+-- overview counts role limits without the privileged members intent.
+CREATE TABLE member_roles (
+    guild_id INTEGER NOT NULL,
+    user_id  INTEGER NOT NULL,
+    role_ids TEXT    NOT NULL,
+    PRIMARY KEY (guild_id, user_id)
+) WITHOUT ROWID;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "quotas, jobs, secrets, meta", _V1),
     Migration(2, "job inputs", _V2),
     Migration(3, "notices owed for interrupted jobs", _V3),
     Migration(4, "job cost", _V4),
+    Migration(5, "budgets, cost ceilings, log channels", _V5),
+    Migration(6, "quotas by role", _V6),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

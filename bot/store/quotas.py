@@ -17,6 +17,7 @@ The functions here run inside a transaction opened by ``Store``; they never open
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
@@ -29,7 +30,7 @@ from bot.store.periods import Period, period_end, period_start, to_micros, valid
 MAX_LIMIT = 1_000_000
 MAX_AMOUNT = 1_000_000
 
-LimitSource = Literal["user", "server", "default"]
+LimitSource = Literal["user", "role", "server", "default"]
 
 # Job states. Any other state (the job queue may add some) is "in flight" and holds its amount; the
 # SQL spells that `state NOT IN ('committed', 'refunded')`.
@@ -52,7 +53,7 @@ class QuotaPolicy:
 class QuotaStatus:
     guild_id: int
     user_id: int
-    limit: int  # effective base limit: the user's override, else the server's, else the default
+    limit: int  # effective base limit: the user's override, else their best role's, else the server's
     limit_source: LimitSource
     granted: int  # extra images granted this period
     used: int  # charged images of jobs reserved this period and settled after the user's last reset
@@ -61,6 +62,7 @@ class QuotaStatus:
     period: Period
     period_start: datetime
     resets_at: datetime
+    role_id: int | None = None  # with limit_source "role": the role whose limit applies
 
     @property
     def allowance(self) -> int:
@@ -156,9 +158,15 @@ def _make_status(
     granted: int,
     used: int,
     reserved: int,
+    role_limit: tuple[int, int] | None = None,
 ) -> QuotaStatus:
-    source: LimitSource = "user" if override is not None else ctx.source
-    limit = override if override is not None else ctx.policy.limit
+    source: LimitSource
+    if override is not None:
+        limit, source, role_id = override, "user", None
+    elif role_limit is not None:
+        (role_id, limit), source = role_limit, "role"
+    else:
+        limit, source, role_id = ctx.policy.limit, ctx.source, None
     return QuotaStatus(
         guild_id=guild_id,
         user_id=user_id,
@@ -171,6 +179,7 @@ def _make_status(
         period=ctx.policy.period,
         period_start=ctx.start,
         resets_at=ctx.end,
+        role_id=role_id,
     )
 
 
@@ -203,16 +212,56 @@ SELECT user_id, quota_limit FROM user_limits WHERE guild_id = :guild AND (:user 
 """
 
 
+_ROLE_LIMITS_SQL = "SELECT role_id, quota_limit FROM role_limits WHERE guild_id = :guild"
+
+
+def best_role(roles: Collection[int], limits: Mapping[int, int]) -> tuple[int, int] | None:
+    """(role id, limit) of the highest limit among ``roles`` (the lowest id on a tie); None: none has one."""
+    tiered = [(limits[role], -role) for role in roles if role in limits]
+    if not tiered:
+        return None
+    limit, negative_id = max(tiered)
+    return -negative_id, limit
+
+
+async def role_limits(db: aiosqlite.Connection, guild_id: int) -> dict[int, int]:
+    return {
+        int(r): int(limit) for r, limit in await db.execute_fetchall(_ROLE_LIMITS_SQL, {"guild": guild_id})
+    }
+
+
+async def remembered_roles(
+    db: aiosqlite.Connection, guild_id: int, user_id: int | None = None
+) -> dict[int, Collection[int]]:
+    rows = await db.execute_fetchall(
+        "SELECT user_id, role_ids FROM member_roles WHERE guild_id = ? AND (? IS NULL OR user_id = ?)",
+        (guild_id, user_id, user_id),
+    )
+    return {int(uid): tuple(int(r) for r in ids.split()) for uid, ids in rows}
+
+
+async def remember_roles(
+    db: aiosqlite.Connection, guild_id: int, user_id: int, roles: Collection[int]
+) -> None:
+    await db.execute(
+        "INSERT INTO member_roles (guild_id, user_id, role_ids) VALUES (?, ?, ?) "
+        "ON CONFLICT (guild_id, user_id) DO UPDATE SET role_ids = excluded.role_ids",
+        (guild_id, user_id, " ".join(str(r) for r in sorted(roles))),
+    )
+
+
 async def statuses(
     db: aiosqlite.Connection,
     guild_id: int,
     default: QuotaPolicy,
     now: datetime,
     user_id: int | None = None,
+    roles: Mapping[int, Collection[int]] | None = None,
 ) -> dict[int, QuotaStatus]:
     """Quota status of ``user_id`` (always present in the result), or of every user of the guild
-    who has usage, reservations or grants this period or a limit override."""
-    everyone, found = await snapshot(db, guild_id, default, now, user_id)
+    who has usage, reservations or grants this period or a limit override. ``roles``: the role ids
+    of the members whose role limits count (a member not in it is judged without roles)."""
+    everyone, found = await snapshot(db, guild_id, default, now, user_id, roles)
     if user_id is not None and user_id not in found:
         found[user_id] = replace(everyone, user_id=user_id)
     return found
@@ -224,14 +273,21 @@ async def snapshot(
     default: QuotaPolicy,
     now: datetime,
     user_id: int | None = None,
+    roles: Mapping[int, Collection[int]] | None = None,
 ) -> tuple[QuotaStatus, dict[int, QuotaStatus]]:
-    """The status of a member with nothing recorded this period (``user_id`` 0), and of every member
-    (or just ``user_id``) with usage, reservations, grants or an override."""
+    """The status of a member with nothing recorded this period (``user_id`` 0, no roles), and of
+    every member (or just ``user_id``) with usage, reservations, grants or an override, or whose
+    roles are given."""
     ctx = await _context(db, guild_id, default, now)
     params = {"guild": guild_id, "start": to_micros(ctx.start), "user": user_id}
     usage = {uid: (int(used), int(held)) for uid, used, held in await db.execute_fetchall(_USAGE_SQL, params)}
     grants = {uid: int(total) for uid, total in await db.execute_fetchall(_GRANTS_SQL, params)}
     overrides = {uid: int(lim) for uid, lim in await db.execute_fetchall(_OVERRIDES_SQL, params)}
+    tiers = await role_limits(db, guild_id)
+    member_roles: dict[int, Collection[int]] = {}
+    if tiers:  # members' roles as last seen, unless given now
+        member_roles = await remembered_roles(db, guild_id, user_id)
+    member_roles |= {uid: ids for uid, ids in (roles or {}).items() if user_id is None or uid == user_id}
     everyone = _make_status(guild_id, 0, ctx, override=None, granted=0, used=0, reserved=0)
     found = {
         uid: _make_status(
@@ -242,16 +298,23 @@ async def snapshot(
             granted=grants.get(uid, 0),
             used=usage.get(uid, (0, 0))[0],
             reserved=usage.get(uid, (0, 0))[1],
+            role_limit=best_role(member_roles.get(uid, ()), tiers),
         )
-        for uid in usage.keys() | grants.keys() | overrides.keys()
+        for uid in usage.keys() | grants.keys() | overrides.keys() | (roles or {}).keys()
+        if user_id is None or uid == user_id
     }
     return everyone, found
 
 
 async def status(
-    db: aiosqlite.Connection, guild_id: int, user_id: int, default: QuotaPolicy, now: datetime
+    db: aiosqlite.Connection,
+    guild_id: int,
+    user_id: int,
+    default: QuotaPolicy,
+    now: datetime,
+    roles: Collection[int] = (),
 ) -> QuotaStatus:
-    return (await statuses(db, guild_id, default, now, user_id))[user_id]
+    return (await statuses(db, guild_id, default, now, user_id, {user_id: roles}))[user_id]
 
 
 async def job_row(db: aiosqlite.Connection, job_id: int) -> tuple[int, int, int, str, int, int] | None:

@@ -24,14 +24,16 @@ import logging
 import os
 import secrets as _secrets
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Self
 
 import aiosqlite
 
-from bot.store import quotas
+from bot.store import budgets, quotas
+from bot.store.budgets import Budget, BudgetAlert, BudgetExhausted, BudgetStatus, UnpricedUnderBudget
 from bot.store.database import Database
 from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS, Migration
@@ -219,11 +221,44 @@ class Store:
 
     # --- reading quotas ---
 
-    async def status(self, guild_id: int, user_id: int, *, now: datetime) -> QuotaStatus:
+    async def status(
+        self, guild_id: int, user_id: int, *, now: datetime, roles: Collection[int] = ()
+    ) -> QuotaStatus:
+        """A member's quota; ``roles``: their role ids, for quotas by role."""
         check_id("guild_id", guild_id)
         check_id("user_id", user_id)
         as_utc(now)
-        return await self._database.read(lambda db: quotas.status(db, guild_id, user_id, self._default, now))
+        return await self._database.read(
+            lambda db: quotas.status(db, guild_id, user_id, self._default, now, roles)
+        )
+
+    async def set_role_limit(self, guild_id: int, role_id: int, limit: int | None) -> None:
+        """Members with the role get ``limit`` images per period (the highest of their roles', unless
+        they have their own); None removes the role's limit."""
+        check_id("guild_id", guild_id)
+        check_id("role_id", role_id)
+        if limit is not None:
+            check_limit(limit)
+
+        async def run(db: aiosqlite.Connection) -> None:
+            if limit is None:
+                await db.execute(
+                    "DELETE FROM role_limits WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
+                )
+            else:
+                await db.execute(
+                    "INSERT INTO role_limits (guild_id, role_id, quota_limit) VALUES (?, ?, ?) "
+                    "ON CONFLICT (guild_id, role_id) DO UPDATE SET quota_limit = excluded.quota_limit",
+                    (guild_id, role_id, limit),
+                )
+
+        await self._database.write(run)
+        self.ledger.forget(guild_id)
+
+    async def role_limits(self, guild_id: int) -> dict[int, int]:
+        """{role id: images per period} of the server's quotas by role."""
+        check_id("guild_id", guild_id)
+        return await self._database.read(lambda db: quotas.role_limits(db, guild_id))
 
     async def warm(self, guild_id: int, *, now: datetime) -> None:
         """Read the server's quotas into the ledger (if it isn't there), so its first commands are
@@ -231,18 +266,33 @@ class Store:
         check_id("guild_id", guild_id)
         if self.ledger.knows(guild_id, now):
             return
-        everyone, found = await self._database.read(
-            lambda db: quotas.snapshot(db, guild_id, self._default, now)
-        )
-        if not self.ledger.knows(guild_id, now):  # a reservation may have loaded it meanwhile
-            self.ledger.load(everyone, found)
 
-    async def guild_overview(self, guild_id: int, *, now: datetime, limit: int = 25) -> list[QuotaStatus]:
-        """Users with usage, reservations or grants this period or a limit override; most used first."""
+        async def run(db: aiosqlite.Connection) -> tuple[QuotaStatus, dict[int, QuotaStatus], bool]:
+            everyone, found = await quotas.snapshot(db, guild_id, self._default, now)
+            plain = await budgets.budget(db, guild_id) is None and not await quotas.role_limits(db, guild_id)
+            return everyone, found, plain
+
+        everyone, found, plain = await self._database.read(run)
+        if not self.ledger.knows(guild_id, now):  # no reservation read it meanwhile
+            self.ledger.load(everyone, found)
+            self.ledger.foreseeable(guild_id, plain)
+
+    async def guild_overview(
+        self,
+        guild_id: int,
+        *,
+        now: datetime,
+        limit: int = 25,
+        roles: Mapping[int, Collection[int]] | None = None,
+    ) -> list[QuotaStatus]:
+        """Users with usage, reservations or grants this period or a limit override; most used first.
+        ``roles``: members' role ids, for quotas by role."""
         check_id("guild_id", guild_id)
         check_int("limit", limit, 1, 1000)
         as_utc(now)
-        found = await self._database.read(lambda db: quotas.statuses(db, guild_id, self._default, now))
+        found = await self._database.read(
+            lambda db: quotas.statuses(db, guild_id, self._default, now, roles=roles)
+        )
         shown = [s for s in found.values() if s.used or s.reserved or s.granted or s.limit_source == "user"]
         shown.sort(key=lambda s: (-s.used, -s.reserved, -s.granted, s.user_id))
         return shown[:limit]
@@ -259,9 +309,13 @@ class Store:
         channel_id: int | None = None,
         kind: str = "imagine",
         details: dict[str, Any] | None = None,
+        hold_usd: float | None = None,
+        roles: Collection[int] = (),
     ) -> Reservation:
-        """Hold ``amount`` images for a job, atomically. Raises ``QuotaExceeded`` (nothing written)
-        when the user has fewer left. If the caller is cancelled, the hold is released."""
+        """Hold ``amount`` images for a job, atomically, and — when the server has a budget — its
+        worst-case cost ``hold_usd`` against the budget. Raises ``QuotaExceeded``, ``BudgetExhausted``
+        or ``UnpricedUnderBudget`` (``hold_usd`` None: the model has no price), nothing written. If
+        the caller is cancelled, the hold is released. ``roles``: the member's role ids (quotas by role)."""
         check_id("guild_id", guild_id)
         check_id("user_id", user_id)
         check_amount(amount)
@@ -269,23 +323,52 @@ class Store:
             check_id("channel_id", channel_id)
         if not isinstance(kind, str) or not kind:
             raise ValueError("kind must be a non-empty string")
+        if hold_usd is not None and not hold_usd >= 0:
+            raise ValueError(f"hold_usd must be >= 0 (got {hold_usd!r})")
         details_json = json.dumps(details or {}, separators=(",", ":"), sort_keys=True)
         at = to_micros(now)
         created = from_micros(at)
+        model = str((details or {}).get("model", kind))
 
         async def run(db: aiosqlite.Connection) -> Reservation:
             if self.ledger.knows(guild_id, now):
-                before = await quotas.status(db, guild_id, user_id, self._default, now)
+                before = await quotas.status(db, guild_id, user_id, self._default, now, roles)
             else:  # the whole server in one read, so the next members' commands are foreseen
-                everyone, found = await quotas.snapshot(db, guild_id, self._default, now)
+                everyone, found = await quotas.snapshot(
+                    db, guild_id, self._default, now, roles={user_id: roles}
+                )
                 self.ledger.load(everyone, found)  # read before this write: true whatever it becomes
-                before = found.get(user_id) or replace(everyone, user_id=user_id)
+                before = found[user_id]
             if amount > before.remaining:
                 raise QuotaExceeded(before, amount)
+            spending = await budgets.status(db, guild_id, now)
+            tiered = bool(await quotas.role_limits(db, guild_id))
+            if roles:
+                await quotas.remember_roles(db, guild_id, user_id, roles)
+            self.ledger.foreseeable(guild_id, spending is None and not tiered)
+            hold = 0
+            if spending is not None:
+                if hold_usd is None:
+                    raise UnpricedUnderBudget(model)
+                if hold_usd > spending.left_usd:
+                    raise BudgetExhausted(spending, hold_usd)
+                hold = budgets.to_micro_usd(hold_usd)
             cursor = await db.execute(
                 "INSERT INTO jobs (guild_id, user_id, channel_id, kind, details, state, amount, charged, "
-                "owner, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                (guild_id, user_id, channel_id, kind, details_json, RESERVED, amount, self._owner, at, at),
+                "owner, created_at, updated_at, hold_micros) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                (
+                    guild_id,
+                    user_id,
+                    channel_id,
+                    kind,
+                    details_json,
+                    RESERVED,
+                    amount,
+                    self._owner,
+                    at,
+                    at,
+                    hold,
+                ),
             )
             job_id = cursor.lastrowid
             assert job_id is not None
@@ -471,18 +554,84 @@ class Store:
 
     # --- job records (what Redo needs, and what a job cost) ---
 
-    async def record_cost(self, job_id: int, usd: float, *, exact: bool) -> None:
-        """What job ``job_id`` cost upstream (replaces an earlier figure for it)."""
+    async def record_cost(
+        self,
+        job_id: int,
+        usd: float,
+        *,
+        exact: bool,
+        now: datetime,
+        ceiling: tuple[tuple[str, str, str], int] | None = None,
+    ) -> BudgetAlert | None:
+        """What job ``job_id`` cost upstream (replaces an earlier figure for it): it now counts as
+        spent against the server's budget, in place of its hold. ``ceiling``: ((model, size,
+        quality), images) to raise that cost per image's ceiling with (exact costs only). Returns the
+        budget alert this cost set off, if any (told once per threshold and period)."""
         check_id("job_id", job_id)
         if not usd >= 0:  # also refuses NaN
             raise ValueError(f"cost must be >= 0 (got {usd!r})")
 
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: aiosqlite.Connection) -> BudgetAlert | None:
             await db.execute(
                 "UPDATE jobs SET cost_usd = ?, cost_exact = ? WHERE id = ?", (usd, int(exact), job_id)
             )
+            if ceiling is not None and exact and ceiling[1] > 0:
+                await budgets.raise_ceiling(db, ceiling[0], usd / ceiling[1])
+            rows = list(await db.execute_fetchall("SELECT guild_id FROM jobs WHERE id = ?", (job_id,)))
+            spending = await budgets.status(db, rows[0][0], now) if rows else None
+            if spending is None:
+                return None
+            alerts = await budgets.new_alerts(db, spending)
+            return alerts[0] if alerts else None
+
+        return await self._database.write(run)
+
+    async def cost_ceilings(self) -> dict[tuple[str, str, str], float]:
+        """The highest cost per image billed so far, by (model, size, quality)."""
+        return await self._database.read(budgets.ceilings)
+
+    # --- budgets and the log channel ---
+
+    async def set_budget(self, guild_id: int, budget: Budget | None, *, now: datetime) -> BudgetStatus | None:
+        """Set (or, with None, clear) the server's budget; its status now."""
+        check_id("guild_id", guild_id)
+
+        async def run(db: aiosqlite.Connection) -> None:
+            await budgets.set_budget(db, guild_id, budget)
 
         await self._database.write(run)
+        self.ledger.forget(guild_id)
+        return await self.budget_status(guild_id, now=now)
+
+    async def budget_status(self, guild_id: int, *, now: datetime) -> BudgetStatus | None:
+        check_id("guild_id", guild_id)
+        return await self._database.read(lambda db: budgets.status(db, guild_id, as_utc(now)))
+
+    async def set_log_channel(self, guild_id: int, channel_id: int | None) -> None:
+        check_id("guild_id", guild_id)
+
+        async def run(db: aiosqlite.Connection) -> None:
+            if channel_id is None:
+                await db.execute("DELETE FROM log_channels WHERE guild_id = ?", (guild_id,))
+            else:
+                await db.execute(
+                    "INSERT INTO log_channels (guild_id, channel_id) VALUES (?, ?) "
+                    "ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id",
+                    (guild_id, check_id("channel_id", channel_id)),
+                )
+
+        await self._database.write(run)
+
+    async def log_channel(self, guild_id: int) -> int | None:
+        async def run(db: aiosqlite.Connection) -> int | None:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT channel_id FROM log_channels WHERE guild_id = ?", (guild_id,)
+                )
+            )
+            return int(rows[0][0]) if rows else None
+
+        return await self._database.read(run)
 
     async def job_cost(self, job_id: int) -> JobCost | None:
         """The cost recorded for a job; None when there is none (or no such job)."""

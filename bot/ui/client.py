@@ -22,6 +22,7 @@ from bot.core import text
 from bot.core.pipeline import JobRunner, utcnow
 from bot.images import ImagesClient, ModelRegistry
 from bot.store import Store
+from bot.ui.audit import AuditLog
 from bot.ui.entry import JobEntry
 from bot.ui.error_handler import report_error
 
@@ -38,6 +39,7 @@ class Services:
     store: Store
     runner: JobRunner
     entry: JobEntry
+    audit: AuditLog
 
     async def aclose(self) -> None:
         try:
@@ -139,6 +141,10 @@ class ImageBot(commands.Bot):
             log.warning("could not read server %s's quotas ahead of time", guild.id, exc_info=True)
 
     on_guild_join = on_guild_available
+
+    async def on_guild_role_delete(self, role: discord.Role) -> None:
+        """A deleted role's limit goes with it (no member can have the role any more either way)."""
+        await self.services.store.set_role_limit(role.guild.id, role.id, None)
 
     async def close(self) -> None:
         """Stop taking jobs, let running ones finish (SHUTDOWN_GRACE_SECONDS), refund the rest, close."""

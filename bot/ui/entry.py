@@ -18,13 +18,17 @@ import discord
 
 from bot.core.pipeline import Claim, Job, JobRunner, Prepare
 from bot.core.recipes import Fit, Inputs, Recipe, checked
+from bot.errors import BotLacksPermissions
 from bot.images import ImageOptions, ModelRegistry
 from bot.ui import attachments
+from bot.ui.audit import AuditLog
 from bot.ui.controls import Controls
 from bot.ui.delivery import DELIVERY_BACKOFF, InteractionTarget, ReplyTarget, file_budget, post
 from bot.ui.progress import QueueDisplay
 
 WORKING = "⏳"
+#: what posting a result takes in its channel (the channel itself once an interaction's token expired)
+RESULT_PERMISSIONS = ("send_messages", "attach_files", "embed_links")
 RESERVE_BEFORE_ACK = 0.05  # seconds a reservation may take before the interaction is acknowledged first
 REFUSAL_BEFORE_ACK = 1.5  # the same when a refusal is foreseen: it is worth waiting for to keep it private
 
@@ -33,9 +37,16 @@ class JobEntry:
     """Every way a member starts a job ends here: commands, the menu, buttons, replies."""
 
     def __init__(
-        self, runner: JobRunner, models: ModelRegistry, *, vary_model: str, controls: Controls
+        self,
+        runner: JobRunner,
+        models: ModelRegistry,
+        *,
+        vary_model: str,
+        controls: Controls,
+        audit: AuditLog,
     ) -> None:
         self.runner = runner
+        self.audit = audit
         self.models = models
         self.vary_model = vary_model
         self.controls = controls
@@ -43,6 +54,7 @@ class JobEntry:
         self.delivery_pauses = DELIVERY_BACKOFF
 
     async def run(self, interaction: discord.Interaction, job: Job, prepare: Prepare | None = None) -> None:
+        check_can_post(interaction.app_permissions)  # before anything is held or spent
         claim = await self._reserve_then_acknowledge(interaction, job)
         target = InteractionTarget(interaction, asyncio.get_running_loop().time())
         await self.runner.run(
@@ -52,6 +64,7 @@ class JobEntry:
             prepare,
             on_queue=QueueDisplay(interaction, claim.id, self.controls),
             file_budget=file_budget(target),
+            on_budget_alert=functools.partial(self.audit.budget_alert, interaction.guild),
         )
 
     async def _reserve_then_acknowledge(self, interaction: discord.Interaction, job: Job) -> Claim:
@@ -130,6 +143,7 @@ class JobEntry:
             guild_id=interaction.guild_id,
             channel_id=interaction.channel_id,
             user_id=interaction.user.id,
+            roles=role_ids(interaction.user),
         )
         await self.run(interaction, job)
 
@@ -138,10 +152,13 @@ class JobEntry:
     ) -> None:
         """Variations for a member who replied to an image and mentioned the bot."""
         assert message.guild is not None
+        check_can_post(message.channel.permissions_for(message.guild.me))
         recipe = self.vary_recipe(n=n)
         spec = self.models.get(recipe.model)
         attachments.check_attachment(attachment, spec)
-        job = Job(message.guild.id, message.channel.id, message.author.id, recipe)
+        job = Job(
+            message.guild.id, message.channel.id, message.author.id, recipe, roles=role_ids(message.author)
+        )
         claim = await self.runner.reserve(job)
         reacted = await _react(message.add_reaction(WORKING))
         try:
@@ -152,10 +169,18 @@ class JobEntry:
                 functools.partial(post, target, self.controls, pauses=self.delivery_pauses),
                 attachments.prepare(recipe, spec, [attachment]),
                 file_budget=file_budget(target),
+                on_budget_alert=functools.partial(self.audit.budget_alert, message.guild),
             )
         finally:
             if reacted:
                 await _react(message.remove_reaction(WORKING, message.guild.me))
+
+
+def check_can_post(permissions: discord.Permissions) -> None:
+    """Refuse, free, where the bot couldn't post the result: never make images it can't deliver."""
+    missing = [name for name in RESULT_PERMISSIONS if not getattr(permissions, name)]
+    if missing:
+        raise BotLacksPermissions(missing)
 
 
 def job_for(interaction: discord.Interaction, recipe: Recipe, *, inputs: Inputs | None = None) -> Job:
@@ -164,7 +189,13 @@ def job_for(interaction: discord.Interaction, recipe: Recipe, *, inputs: Inputs 
     ``inputs`` is known up front for text-only jobs (empty); image jobs prepare theirs later.
     """
     assert interaction.guild_id is not None and interaction.channel_id is not None
-    return Job(interaction.guild_id, interaction.channel_id, interaction.user.id, recipe, inputs)
+    user = interaction.user
+    return Job(interaction.guild_id, interaction.channel_id, user.id, recipe, inputs, role_ids(user))
+
+
+def role_ids(user: discord.abc.User) -> tuple[int, ...]:
+    """The member's role ids (for quotas by role); none for a user outside a server."""
+    return tuple(role.id for role in user.roles) if isinstance(user, discord.Member) else ()
 
 
 async def _abandon(reserving: asyncio.Future[Claim], runner: JobRunner) -> None:

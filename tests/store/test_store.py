@@ -785,8 +785,8 @@ async def test_a_jobs_cost_is_kept_whatever_happens_to_its_quota(store):
     kept = await store.reserve(GUILD, ALICE, 2, now=NOW, kind="imagine")
     refunded = await store.reserve(GUILD, BOB, 1, now=NOW, kind="imagine")
     assert await store.job_cost(kept.id) is None
-    await store.record_cost(kept.id, 0.125, exact=True)
-    await store.record_cost(refunded.id, 0.04, exact=False)
+    await store.record_cost(kept.id, 0.125, exact=True, now=NOW)
+    await store.record_cost(refunded.id, 0.04, exact=False, now=NOW)
     await store.settle(kept.id, 2, now=NOW)
     await store.refund(refunded.id, now=NOW)  # a delivery that failed: the money was still spent
     assert await store.job_cost(kept.id) == JobCost(0.125, True)
@@ -794,4 +794,4 @@ async def test_a_jobs_cost_is_kept_whatever_happens_to_its_quota(store):
     assert await store.job_cost(999_999) is None
     for bad in (-0.01, float("nan")):
         with pytest.raises(ValueError):
-            await store.record_cost(kept.id, bad, exact=True)
+            await store.record_cost(kept.id, bad, exact=True, now=NOW)

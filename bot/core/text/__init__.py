@@ -2,13 +2,25 @@
 
 Cogs, buttons and the error handler raise or pass facts; the sentences live here, by subject:
 ``writing`` (escaping what members typed, plurals, times), ``quotas``, ``refusals`` (every
-domain error, Discord's own refusals, bugs), ``results`` (controls, queue, result embed, help) and
-``models``. Nothing here imports discord (timestamps use Discord's ``<t:…>`` markup, which is
-just text). Import the package: ``from bot.core import text``; ``text.describe_error(error)``.
+domain error, Discord's own refusals, bugs), ``results`` (controls, queue, result embed, help),
+``spending`` (budgets), ``audit`` (the log channel) and ``models``. Nothing here imports discord (timestamps
+use Discord's ``<t:…>`` markup, which is just text). Import the package:
+``from bot.core import text``; ``text.describe_error(error)``.
 """
 
 from __future__ import annotations
 
+from bot.core.text.audit import (
+    budget_set_change,
+    by,
+    default_change,
+    grant_change,
+    log_channel_change,
+    log_channel_report,
+    own_limit_change,
+    role_limit_change,
+    usage_reset_change,
+)
 from bot.core.text.models import lifecycle_log_lines, model_line, models_report
 from bot.core.text.quotas import (
     extra_granted,
@@ -18,6 +30,7 @@ from bot.core.text.quotas import (
     period_word,
     quota_line,
     quota_report,
+    role_limits_report,
     server_default_set,
     server_overview,
     usage_cleared,
@@ -42,6 +55,7 @@ from bot.core.text.results import (
     vary_label,
     vary_option,
 )
+from bot.core.text.spending import budget_alert, budget_exhausted, budget_report, unpriced_under_budget, usd
 from bot.core.text.writing import ACCEPTED, NOTHING_CHARGED, code, echo, megabytes, plural, shorten, timestamp
 
 __all__ = [
@@ -55,19 +69,29 @@ __all__ = [
     "SERVER_ONLY",
     "VARY_PLACEHOLDER",
     "YOUR_TURN",
+    "budget_alert",
+    "budget_exhausted",
+    "budget_report",
+    "budget_set_change",
     "bug",
+    "by",
     "code",
+    "default_change",
     "describe_error",
     "echo",
     "extra_granted",
     "gif_format",
+    "grant_change",
     "images_range",
     "lifecycle_log_lines",
+    "log_channel_change",
+    "log_channel_report",
     "megabytes",
     "member_quota",
     "missing_permissions",
     "model_line",
     "models_report",
+    "own_limit_change",
     "own_limit_set",
     "partly_made",
     "period_adjective",
@@ -80,12 +104,17 @@ __all__ = [
     "reply_help",
     "restart_notice",
     "result_author",
+    "role_limit_change",
+    "role_limits_report",
     "server_default_set",
     "server_overview",
     "shorten",
     "slow_down",
     "timestamp",
+    "unpriced_under_budget",
     "usage_cleared",
+    "usage_reset_change",
+    "usd",
     "vary_label",
     "vary_option",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.core.text.writing import plural, timestamp
 from bot.store import QuotaStatus
@@ -27,12 +27,19 @@ def quota_line(status: QuotaStatus, *, remaining: int | None = None) -> str:
     return f"{left} of {plural(allowance, 'image')} left {period_word(status.period)} · resets {when}"
 
 
+def _limit_origin(status: QuotaStatus) -> str:
+    if status.limit_source == "user":
+        return " (set for this member)"
+    if status.limit_source == "role":
+        return f" (from the <@&{status.role_id}> role)"
+    return ""
+
+
 def quota_report(status: QuotaStatus, *, whose: str = "You have") -> str:
     """The body of ``/quota`` and ``/admin quota show user``."""
     lines = [
         f"{whose} **{plural(status.remaining, 'image')}** left {period_word(status.period)}.",
-        f"- Limit: {plural(status.limit, 'image')} {period_adjective(status.period)}"
-        + (" (set for this member)" if status.limit_source == "user" else ""),
+        f"- Limit: {plural(status.limit, 'image')} {period_adjective(status.period)}" + _limit_origin(status),
     ]
     if status.granted:
         lines.append(f"- Extra granted {period_word(status.period)}: {status.granted}")
@@ -84,8 +91,25 @@ def server_overview(limit: int, period: str, *, set_here: bool, members: Sequenc
             + (f", {s.reserved} in progress" if s.reserved else "")
             + f", {s.remaining} left of {s.limit + s.granted}"
             + (" (own limit)" if s.limit_source == "user" else "")
+            + (f" (<@&{s.role_id}>)" if s.limit_source == "role" else "")
             for s in members
         ]
     else:
         lines.append("Nobody has used the bot this period yet.")
+    return "\n".join(lines)
+
+
+def role_limits_report(tiers: Mapping[int, int], *, changed: str, limit: int | None) -> str:
+    """The answer to ``/admin quota role``: the change, then every role's limit, highest first."""
+    head = (
+        f"Members with {changed} now get {plural(limit, 'image')} per period (unless another of their "
+        "roles gives more, or they have their own limit)."
+        if limit is not None
+        else f"{changed} no longer has a limit of its own."
+    )
+    lines = [head]
+    if tiers:
+        lines.append("**Limits by role:**")
+        ordered = sorted(tiers.items(), key=lambda item: (-item[1], item[0]))
+        lines += [f"- <@&{role}>: {plural(images, 'image')}" for role, images in ordered]
     return "\n".join(lines)

@@ -9,8 +9,17 @@ from __future__ import annotations
 from bot.core.pipeline import JobGone
 from bot.core.scheduling import JobCancelled, ShuttingDown, TooManyJobs
 from bot.core.text.quotas import period_word
+from bot.core.text.spending import budget_exhausted, unpriced_under_budget
 from bot.core.text.writing import ACCEPTED, NOTHING_CHARGED, code, megabytes, plural, shorten, timestamp
-from bot.errors import BotError, ControlRefused, DeliveryFailed, NoSuchImage, NothingToVary, SourceUnavailable
+from bot.errors import (
+    BotError,
+    BotLacksPermissions,
+    ControlRefused,
+    DeliveryFailed,
+    NoSuchImage,
+    NothingToVary,
+    SourceUnavailable,
+)
 from bot.images import (
     APIConnectionError,
     APITimeout,
@@ -32,7 +41,7 @@ from bot.images import (
     UnknownModel,
 )
 from bot.imaging import CorruptImage, FileTooLarge, InvalidMask, TooManyPixels, UnsupportedImageType
-from bot.store import QuotaExceeded
+from bot.store import BudgetExhausted, QuotaExceeded, UnpricedUnderBudget
 
 _ENDPOINT_VERBS = {
     "generations": "make images from text",
@@ -46,6 +55,10 @@ def describe_error(error: BotError) -> str:
     match error:
         case QuotaExceeded():
             return _quota_exceeded(error)
+        case BudgetExhausted():
+            return budget_exhausted(error)
+        case UnpricedUnderBudget():
+            return unpriced_under_budget(error)
         case UnknownModel():
             return f"{code(error.name)} isn't a model this bot offers. Pick one of: {', '.join(error.known)}."
         case EmptyPrompt():
@@ -145,6 +158,17 @@ def describe_error(error: BotError) -> str:
             return "Only the member who asked for this job can cancel it."
         case ControlRefused(reason=ControlRefused.NOT_WAITING):
             return "That job has already started or finished, so it can't be cancelled."
+        case BotLacksPermissions(for_log=True):
+            return (
+                f"I can't post in that channel: I need {_permission_names(error.permissions)} there. "
+                "Grant it in the channel's settings, or pick another channel."
+            )
+        case BotLacksPermissions():
+            return (
+                f"I can't post results in this channel: I need {_permission_names(error.permissions)} here. "
+                f"Ask a server admin to grant it in the channel's settings, or use me in another channel. "
+                f"{NOTHING_CHARGED}"
+            )
         case JobGone():
             return f"That result is too old for this button: run the command again. {NOTHING_CHARGED}"
     return f"{error} {NOTHING_CHARGED}"
@@ -241,9 +265,15 @@ SERVER_ONLY = "This command works in a server, not in direct messages."
 _PERMISSION_NAMES = {"manage_guild": "Manage Server", "administrator": "Administrator"}
 
 
+def _permission_names(permissions: list[str]) -> str:
+    """``the Attach Files and Embed Links permissions``."""
+    names = [_PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in permissions]
+    joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"the {joined} permission{'s' if len(names) > 1 else ''}"
+
+
 def missing_permissions(permissions: list[str]) -> str:
-    names = ", ".join(_PERMISSION_NAMES.get(p, p.replace("_", " ").title()) for p in permissions)
-    return f"You need the {names} permission to use this command."
+    return f"You need {_permission_names(permissions)} to use this command."
 
 
 def slow_down(seconds: float) -> str:
