@@ -23,6 +23,7 @@ BENCHMARKS = {
     "imaging": "6: fitting a 12-megapixel JPEG for dall-e-2 vs plain Pillow",
     "gif_fit": "7: an animated GIF fitted into half its size",
     "fit_still": "8: a photo-like 1536x1024 PNG fitted into 1 MB and 400 KB",
+    "usage_report": "9: /admin usage over 100,000 stored jobs",
     "compare": "this bot vs a BASELINE peer-shaped bot: limit, fairness, acknowledgement, scaling",
 }
 

@@ -9,15 +9,20 @@ Every change is scoped to the server it was made in.
 
 from __future__ import annotations
 
+import asyncio
+import io
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
 from bot.core import text
 from bot.core.pipeline import utcnow
+from bot.core.reports import usage_csv
 from bot.errors import BotLacksPermissions
 from bot.images import ModelRegistry
-from bot.store import MAX_BUDGET_USD, PERIODS, Budget, Store, validate_period
+from bot.imaging.chart import ChartDay, usage_chart
+from bot.store import MAX_BUDGET_USD, PERIODS, Budget, Store, period_end, period_start, validate_period
 from bot.ui.audit import AuditLog
 from bot.ui.entry import role_ids
 
@@ -36,6 +41,7 @@ class AdminCog(commands.Cog):
     budget = app_commands.Group(
         name="budget", description="A spending limit in money for this server", parent=admin
     )
+    usage = app_commands.Group(name="usage", description="What the bot made and spent here", parent=admin)
     log = app_commands.Group(
         name="log", description="Where admin changes and budget alerts are posted", parent=admin
     )
@@ -164,6 +170,53 @@ class AdminCog(commands.Cog):
         status = await self.store.set_budget(_guild(interaction), None, now=utcnow())
         await _answer(interaction, text.budget_report(status))
         await self.audit.change(interaction, text.budget_set_change(None))
+
+    @usage.command(name="show", description="Jobs, images and spend by model and member, with a chart")
+    @app_commands.describe(period="Which period (UTC); default: this month")
+    @app_commands.choices(period=_PERIOD_CHOICES)
+    async def usage_show(
+        self, interaction: discord.Interaction, period: app_commands.Choice[str] | None = None
+    ) -> None:
+        guild_id, chosen = _guild(interaction), validate_period(period.value if period else "month")
+        now = utcnow()
+        start, end = period_start(chosen, now), period_end(chosen, now)
+        found = await self.store.usage(guild_id, start=start, end=end)
+        report = text.usage_report(found, chosen, await self.store.budget_status(guild_id, now=now))
+        embed = discord.Embed(
+            title=report.title, description=report.description, colour=discord.Colour.blurple()
+        )
+        for name, value in report.fields:
+            embed.add_field(name=name, value=value, inline=False)
+        days = [ChartDay(day.strftime("%m-%d"), t.images, t.spend_usd) for day, t in found.daily]
+        chart = await asyncio.to_thread(
+            usage_chart,
+            days,
+            title=report.chart_title,
+            images_label=text.CHART_IMAGES,
+            spend_label=text.CHART_SPEND,
+        )
+        embed.set_image(url="attachment://usage.png")
+        await interaction.response.send_message(
+            embed=embed,
+            file=discord.File(io.BytesIO(chart), filename="usage.png"),
+            ephemeral=True,
+            allowed_mentions=_NO_PINGS,
+        )
+
+    @usage.command(name="export", description="A CSV file of every job of a period")
+    @app_commands.describe(period="Which period (UTC); default: this month")
+    @app_commands.choices(period=_PERIOD_CHOICES)
+    async def usage_export(
+        self, interaction: discord.Interaction, period: app_commands.Choice[str] | None = None
+    ) -> None:
+        guild_id, chosen = _guild(interaction), validate_period(period.value if period else "month")
+        now = utcnow()
+        start, end = period_start(chosen, now), period_end(chosen, now)
+        rows = await self.store.usage_rows(guild_id, start=start, end=end)
+        name = f"usage-{guild_id}-{start:%Y-%m-%d}.csv"
+        await interaction.response.send_message(
+            text.EXPORT_NOTE, file=discord.File(io.BytesIO(usage_csv(rows)), filename=name), ephemeral=True
+        )
 
     @log.command(name="channel", description="Post admin changes and budget alerts in a channel")
     @app_commands.describe(channel="The channel (leave empty to stop posting them)")

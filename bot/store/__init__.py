@@ -17,6 +17,7 @@ from bot.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 from bot.store.periods import PERIODS, Period, period_end, period_start, validate_period
 from bot.store.quotas import MAX_AMOUNT, MAX_LIMIT, QuotaExceeded, QuotaPolicy, QuotaStatus, Reservation
 from bot.store.store import JobCost, JobRecord, OwedNotice, Store
+from bot.store.usage import Totals, Usage, UsageRow
 
 __all__ = [
     "ALERT_PERCENTS",
@@ -43,7 +44,10 @@ __all__ = [
     "Store",
     "StoreClosedError",
     "StoreError",
+    "Totals",
     "UnpricedUnderBudget",
+    "Usage",
+    "UsageRow",
     "period_end",
     "period_start",
     "validate_period",

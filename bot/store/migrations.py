@@ -202,6 +202,15 @@ CREATE TABLE member_roles (
 ) WITHOUT ROWID;
 """
 
+_V7 = """
+-- The model and the result message of each job, in columns: reports group by model without
+-- reading job details (which are purged after JOB_RETENTION_DAYS), and /history links the result.
+ALTER TABLE jobs ADD COLUMN model TEXT;
+UPDATE jobs SET model = json_extract(details, '$.model') WHERE json_valid(details);
+ALTER TABLE jobs ADD COLUMN result_channel_id INTEGER;
+ALTER TABLE jobs ADD COLUMN result_message_id INTEGER;
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "quotas, jobs, secrets, meta", _V1),
     Migration(2, "job inputs", _V2),
@@ -209,5 +218,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "job cost", _V4),
     Migration(5, "budgets, cost ceilings, log channels", _V5),
     Migration(6, "quotas by role", _V6),
+    Migration(7, "job model and result message columns", _V7),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

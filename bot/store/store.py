@@ -33,6 +33,7 @@ from typing import Any, Literal, Self
 import aiosqlite
 
 from bot.store import budgets, quotas
+from bot.store import usage as usage_sql
 from bot.store.budgets import Budget, BudgetAlert, BudgetExhausted, BudgetStatus, UnpricedUnderBudget
 from bot.store.database import Database
 from bot.store.ledger import Ledger
@@ -51,6 +52,7 @@ from bot.store.quotas import (
     check_int,
     check_limit,
 )
+from bot.store.usage import Usage, UsageRow
 
 log = logging.getLogger(__name__)
 
@@ -355,7 +357,8 @@ class Store:
                 hold = budgets.to_micro_usd(hold_usd)
             cursor = await db.execute(
                 "INSERT INTO jobs (guild_id, user_id, channel_id, kind, details, state, amount, charged, "
-                "owner, created_at, updated_at, hold_micros) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)",
+                "owner, created_at, updated_at, hold_micros, model) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
                 (
                     guild_id,
                     user_id,
@@ -368,6 +371,7 @@ class Store:
                     at,
                     at,
                     hold,
+                    (details or {}).get("model"),
                 ),
             )
             job_id = cursor.lastrowid
@@ -589,6 +593,22 @@ class Store:
     async def cost_ceilings(self) -> dict[tuple[str, str, str], float]:
         """The highest cost per image billed so far, by (model, size, quality)."""
         return await self._database.read(budgets.ceilings)
+
+    # --- usage reports ---
+
+    async def usage(self, guild_id: int, *, start: datetime, end: datetime, top: int = 10) -> Usage:
+        """What the server's jobs created in [start, end) made and cost (``bot.store.usage``)."""
+        check_id("guild_id", guild_id)
+        return await self._database.read(
+            lambda db: usage_sql.usage(db, guild_id, as_utc(start), as_utc(end), top=top)
+        )
+
+    async def usage_rows(self, guild_id: int, *, start: datetime, end: datetime) -> list[UsageRow]:
+        """Every job the server created in [start, end), oldest first (the CSV export)."""
+        check_id("guild_id", guild_id)
+        return await self._database.read(
+            lambda db: usage_sql.export_rows(db, guild_id, as_utc(start), as_utc(end))
+        )
 
     # --- budgets and the log channel ---
 

@@ -3,9 +3,9 @@
 Cogs, buttons and the error handler raise or pass facts; the sentences live here, by subject:
 ``writing`` (escaping what members typed, plurals, times), ``quotas``, ``refusals`` (every
 domain error, Discord's own refusals, bugs), ``results`` (controls, queue, result embed, help),
-``spending`` (budgets), ``audit`` (the log channel) and ``models``. Nothing here imports discord (timestamps
-use Discord's ``<t:…>`` markup, which is just text). Import the package:
-``from bot.core import text``; ``text.describe_error(error)``.
+``spending`` (budgets), ``audit`` (the log channel), ``usage`` (reports) and ``models``.
+Nothing here imports discord (timestamps use Discord's ``<t:…>`` markup, which is just text).
+Import the package: ``from bot.core import text``; ``text.describe_error(error)``.
 """
 
 from __future__ import annotations
@@ -56,11 +56,15 @@ from bot.core.text.results import (
     vary_option,
 )
 from bot.core.text.spending import budget_alert, budget_exhausted, budget_report, unpriced_under_budget, usd
+from bot.core.text.usage import CHART_IMAGES, CHART_SPEND, EXPORT_NOTE, UsageReport, usage_report
 from bot.core.text.writing import ACCEPTED, NOTHING_CHARGED, code, echo, megabytes, plural, shorten, timestamp
 
 __all__ = [
     "ACCEPTED",
     "CANCEL_LABEL",
+    "CHART_IMAGES",
+    "CHART_SPEND",
+    "EXPORT_NOTE",
     "NOTHING_CHARGED",
     "OPTION_LABELS",
     "QUOTA",
@@ -69,6 +73,7 @@ __all__ = [
     "SERVER_ONLY",
     "VARY_PLACEHOLDER",
     "YOUR_TURN",
+    "UsageReport",
     "budget_alert",
     "budget_exhausted",
     "budget_report",
@@ -113,6 +118,7 @@ __all__ = [
     "timestamp",
     "unpriced_under_budget",
     "usage_cleared",
+    "usage_report",
     "usage_reset_change",
     "usd",
     "vary_label",
