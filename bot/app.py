@@ -21,6 +21,7 @@ from bot.ui.client import ImageBot, Services
 from bot.ui.entry import JobEntry
 from cogs.admin import AdminCog
 from cogs.edit import EditCog
+from cogs.history import HistoryCog
 from cogs.imagine import ImagineCog
 from cogs.quota import QuotaCog
 from cogs.reply_vary import ReplyVaryCog
@@ -41,6 +42,7 @@ async def create_bot(config: Config | None = None) -> ImageBot:
             ReplyVaryCog(bot, entry),
             QuotaCog(services.store),
             AdminCog(services.store, models, services.audit),
+            HistoryCog(services.store, entry),
         ):
             await bot.add_cog(cog)
     except BaseException:

@@ -77,3 +77,17 @@ class BotLacksPermissions(UserInputError):
         super().__init__(f"the bot lacks {', '.join(permissions)} in this channel")
         self.permissions = permissions
         self.for_log = for_log  # the channel chosen as the server's log channel
+
+
+class PastResultRefused(UserInputError):
+    """``/show`` can't re-post that job; ``reason`` says why."""
+
+    NOT_FOUND = "not_found"  # no such job in this server
+    NOT_YOURS = "not_yours"  # another member's job
+    NO_RESULT = "no_result"  # it failed, was refunded or is still running
+    GONE = "gone"  # its result message was deleted
+
+    def __init__(self, reason: str, job_id: int) -> None:
+        super().__init__(f"job {job_id}: {reason}")
+        self.reason = reason
+        self.job_id = job_id

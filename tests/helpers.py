@@ -27,6 +27,13 @@ def answer_text(result) -> str:
     return messages[-1].content
 
 
+def labels(message) -> list[str]:
+    """The labels of a message's buttons, in order."""
+    return [
+        c.label for row in message.components for c in getattr(row, "children", [row]) if hasattr(c, "label")
+    ]
+
+
 def answered_privately(result) -> bool:
     messages = [m for m in [result.response, *result.followups] if m is not None]
     return bool(messages) and messages[-1].ephemeral

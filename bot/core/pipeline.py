@@ -79,8 +79,18 @@ class Delivery:
     remaining_after: int
 
 
-Deliver = Callable[[Delivery], Awaitable[int]]
-"""Posts a delivery and returns how many of its images reached the channel (those are charged)."""
+@dataclass(frozen=True)
+class Posted:
+    """What a delivery posted: how many images reached the channel (those are charged), and where
+    the result's first message is (for ``/history``)."""
+
+    images: int
+    channel_id: int | None = None
+    message_id: int | None = None
+
+
+Deliver = Callable[[Delivery], Awaitable[Posted]]
+"""Posts a delivery (see ``Posted``)."""
 
 Prepare = Callable[[], Awaitable[Inputs]]
 """Downloads and fits a job's input images (after the interaction was acknowledged)."""
@@ -352,8 +362,8 @@ class JobRunner:
             except Exception:  # an alert that can't be posted must not fail the job
                 log.warning("could not post a budget alert for server %s", job.guild_id, exc_info=True)
 
-    async def _deliver(self, job: Job, claim: Claim, made: Made, deliver: Deliver) -> int:
-        """Hand the images to the Discord side; how many it posted."""
+    async def _deliver(self, job: Job, claim: Claim, made: Made, deliver: Deliver) -> Posted:
+        """Hand the images to the Discord side; what it posted."""
         reservation = claim.reservation
         projected = reservation.status_after.remaining + (reservation.amount - len(made.images))
         return await deliver(
@@ -378,10 +388,11 @@ class JobRunner:
         if cancelled and self._stopping:  # our own shutdown withdrew it: report it as a failure
             raise ShuttingDown() from None
 
-    async def _settle(self, reservation: Reservation, delivered: int) -> Outcome:
+    async def _settle(self, reservation: Reservation, posted: Posted) -> Outcome:
         """Charge what reached the channel; the rest of the reservation goes back."""
-        charged = max(0, min(delivered, reservation.amount))
-        await self._store.settle(reservation.id, charged, now=self._clock())
+        charged = max(0, min(posted.images, reservation.amount))
+        where = (posted.channel_id, posted.message_id) if posted.channel_id and posted.message_id else None
+        await self._store.settle(reservation.id, charged, now=self._clock(), result=where)
         log.info("job %s charged %d of %d image(s)", reservation.id, charged, reservation.amount)
         return Outcome(charged=charged)
 

@@ -77,9 +77,32 @@ class OwedNotice:
 
 
 @dataclass(frozen=True)
+class PastJob:
+    """One of a member's jobs, as ``/history`` lists it."""
+
+    job_id: int
+    created_at: datetime
+    kind: str
+    model: str | None
+    prompt: str | None
+    images: int  # charged (delivered); 0 for a job that failed or is running
+    state: str
+    result_channel_id: int | None
+    result_message_id: int | None
+
+
+@dataclass(frozen=True)
 class JobCost:
     usd: float
     exact: bool
+
+
+def _prompt_of(details: str) -> str | None:
+    try:
+        prompt = json.loads(details).get("prompt")
+    except (ValueError, AttributeError):
+        return None
+    return prompt if isinstance(prompt, str) else None
 
 
 class Store:
@@ -391,8 +414,11 @@ class Store:
         self._learned(reservation.status_after)
         return reservation
 
-    async def settle(self, reservation_id: int, charged: int, *, now: datetime) -> None:
-        """Charge ``charged`` (0..amount) images of a reservation and release the rest.
+    async def settle(
+        self, reservation_id: int, charged: int, *, now: datetime, result: tuple[int, int] | None = None
+    ) -> None:
+        """Charge ``charged`` (0..amount) images of a reservation and release the rest; ``result``:
+        (channel id, message id) of the result's first message.
 
         Idempotent: if the reservation was already settled or refunded, nothing changes.
         """
@@ -407,7 +433,11 @@ class Store:
             amount = row[2]
             if charged > amount:
                 raise ValueError(f"charged ({charged}) is more than the reservation's amount ({amount})")
-            await self._finish(db, reservation_id, COMMITTED, charged, at)
+            if await self._finish(db, reservation_id, COMMITTED, charged, at) and result is not None:
+                await db.execute(
+                    "UPDATE jobs SET result_channel_id = ?, result_message_id = ? WHERE id = ?",
+                    (*result, reservation_id),
+                )
             return await self._status_for_ledger(db, row[0], row[1], now)
 
         self._learned(await self._database.write(run))
@@ -593,6 +623,68 @@ class Store:
     async def cost_ceilings(self) -> dict[tuple[str, str, str], float]:
         """The highest cost per image billed so far, by (model, size, quality)."""
         return await self._database.read(budgets.ceilings)
+
+    # --- a member's history ---
+
+    async def history(self, guild_id: int, user_id: int, *, limit: int = 10) -> list[PastJob]:
+        """The member's most recent jobs in the server, newest first."""
+        check_id("guild_id", guild_id)
+        check_id("user_id", user_id)
+        check_int("limit", limit, 1, 100)
+
+        async def run(db: aiosqlite.Connection) -> list[PastJob]:
+            rows = await db.execute_fetchall(
+                "SELECT id, created_at, kind, model, details, charged, state, result_channel_id, "
+                "result_message_id FROM jobs WHERE guild_id = ? AND user_id = ? "
+                "ORDER BY created_at DESC, id DESC LIMIT ?",
+                (guild_id, user_id, limit),
+            )
+            return [
+                PastJob(
+                    int(job_id),
+                    from_micros(int(created)),
+                    str(kind),
+                    model,
+                    _prompt_of(details),
+                    int(charged),
+                    str(state),
+                    channel,
+                    message,
+                )
+                for job_id, created, kind, model, details, charged, state, channel, message in rows
+            ]
+
+        return await self._database.read(run)
+
+    async def past_job(self, job_id: int) -> tuple[int, int, PastJob] | None:
+        """(server id, owner's user id, the job) of any job, or None."""
+        check_id("job_id", job_id)
+
+        async def run(db: aiosqlite.Connection) -> tuple[int, int, PastJob] | None:
+            rows = list(
+                await db.execute_fetchall(
+                    "SELECT user_id, guild_id, id, created_at, kind, model, details, charged, state, "
+                    "result_channel_id, result_message_id FROM jobs WHERE id = ?",
+                    (job_id,),
+                )
+            )
+            if not rows:
+                return None
+            user, guild, job, created, kind, model, details, charged, state, channel, message = rows[0]
+            past = PastJob(
+                int(job),
+                from_micros(int(created)),
+                kind,
+                model,
+                _prompt_of(details),
+                int(charged),
+                state,
+                channel,
+                message,
+            )
+            return int(guild), int(user), past
+
+        return await self._database.read(run)
 
     # --- usage reports ---
 

@@ -20,7 +20,7 @@ import aiohttp
 import discord
 
 from bot.core import text
-from bot.core.pipeline import Delivery
+from bot.core.pipeline import Delivery, Posted
 from bot.errors import DeliveryFailed
 from bot.imaging import encode_to_fit
 from bot.ui.controls import Controls
@@ -54,7 +54,8 @@ class Target(ABC):
         embed: discord.Embed | None,
         files: list[discord.File],
         view: discord.ui.View,
-    ) -> None: ...
+    ) -> discord.Message:
+        """Post one message of the result; the message as posted."""
 
 
 @dataclass
@@ -80,23 +81,21 @@ class InteractionTarget(Target):
         embed: discord.Embed | None,
         files: list[discord.File],
         view: discord.ui.View,
-    ) -> None:
+    ) -> discord.Message:
         if self.token_alive():
             if not self.replaced_placeholder:  # the "thinking…" or queue message becomes the result
-                await self.interaction.edit_original_response(
+                message = await self.interaction.edit_original_response(
                     content=content or "", embed=embed, attachments=files, view=view
                 )
                 self.replaced_placeholder = True
-                return
-            await self.interaction.followup.send(
-                content=content or "", embed=embed or discord.utils.MISSING, files=files, view=view
+                return message
+            return await self.interaction.followup.send(
+                content=content or "", embed=embed or discord.utils.MISSING, files=files, view=view, wait=True
             )
-            return
         channel = self.interaction.channel
         assert isinstance(channel, discord.abc.Messageable)
-        mention = f"{self.user.mention}, your result is ready" + (f" — {content}" if content else ":")
-        await channel.send(
-            content=mention,
+        return await channel.send(
+            content=text.result_ready(self.user.mention, content),
             embeds=[embed] if embed else [],
             files=files,
             view=view,
@@ -123,8 +122,8 @@ class ReplyTarget(Target):
         embed: discord.Embed | None,
         files: list[discord.File],
         view: discord.ui.View,
-    ) -> None:
-        await self.message.reply(
+    ) -> discord.Message:
+        return await self.message.reply(
             content=content, embeds=[embed] if embed else [], files=files, view=view, mention_author=False
         )
 
@@ -221,12 +220,14 @@ def file_budget(target: Target) -> int:
 
 async def post(
     target: Target, controls: Controls, delivery: Delivery, *, pauses: tuple[float, ...] = DELIVERY_BACKOFF
-) -> int:
-    """Post the delivery; returns how many images reached the channel (only those are charged)."""
+) -> Posted:
+    """Post the delivery; how many images reached the channel (only those are charged), and where
+    the result's first message is."""
     budget = file_budget(target)
     files = await asyncio.to_thread(_fit_files, delivery, budget)
     groups = batches([len(data) for data, _ in files], budget)
     posted = 0
+    first_message: list[discord.Message] = []
     for number, group in enumerate(groups):
         first = number == 0
 
@@ -236,12 +237,14 @@ async def post(
             # the cycle collector happens to run
             buffers = {i: io.BytesIO(files[i][0]) for i in group}
             try:
-                await target.send(
+                message = await target.send(
                     content=None if first else text.images_range(group.start + 1, group.stop, len(files)),
                     embed=result_embed(delivery, target.user) if first else None,
                     files=[discord.File(buffers[i], filename=f"image_{i + 1}.{files[i][1]}") for i in group],
                     view=controls.under_result(delivery.job_id, group.start + 1, len(group), redo=first),
                 )
+                if first:
+                    first_message.append(message)
             finally:
                 for buffer in buffers.values():
                     buffer.close()
@@ -259,4 +262,5 @@ async def post(
             )
             break
         posted += len(group)
-    return posted
+    where = first_message[0] if first_message else None
+    return Posted(posted, where.channel.id if where else None, where.id if where else None)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import pytest_asyncio
 
-from bot.core.pipeline import Delivery, Job, JobRunner
+from bot.core.pipeline import Delivery, Job, JobRunner, Posted
 from bot.core.recipes import Inputs, Recipe
 from bot.core.scheduling import Scheduler, ShuttingDown
 from bot.images import BUILTIN_MODELS, APITimeout, ImagesClient, ModelRegistry
@@ -29,9 +29,9 @@ class Pipeline:
         self.runner = JobRunner(store, client, models=models, scheduler=scheduler, user_key=b"k" * 32)
         self.delivered: list[int] = []
 
-    async def deliver(self, delivery: Delivery) -> int:
+    async def deliver(self, delivery: Delivery) -> Posted:
         self.delivered.append(len(delivery.images))
-        return len(delivery.images)
+        return Posted(len(delivery.images))
 
     async def job(self, user: int, n: int = 1) -> int:
         job = Job(GUILD, CHANNEL, user, Recipe("imagine", "gpt-image-2", n, prompt="x"), Inputs())
@@ -150,7 +150,7 @@ async def test_responses_are_read_within_the_byte_budget_and_given_back_when_del
     held_at_delivery: list[int] = []
     deliver = pipeline.deliver
 
-    async def delivering(delivery: Delivery) -> int:
+    async def delivering(delivery: Delivery) -> Posted:
         held_at_delivery.append(budget.held)
         if len(held_at_delivery) == 1:  # the first job's images are held: the others' answers wait
             async with asyncio.timeout(20):

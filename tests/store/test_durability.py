@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.core.pipeline import Job
+from bot.core.pipeline import Job, Posted
 from bot.core.recipes import Inputs, Recipe
 from bot.store import QuotaExceeded
 from tests.helpers import answer_text, images_of, quota_of
@@ -68,9 +68,9 @@ async def test_concurrent_jobs_from_one_user_never_spend_more_than_the_limit(wor
     )
     delivered: list[int] = []
 
-    async def deliver(delivery) -> int:
+    async def deliver(delivery) -> Posted:
         delivered.append(len(delivery.images))
-        return len(delivery.images)
+        return Posted(len(delivery.images))
 
     async def one() -> str:
         try:

@@ -5,13 +5,7 @@ from __future__ import annotations
 import discord
 
 from bot.core.recipes import VARY_INSTRUCTION
-from tests.helpers import answer_text, answered_privately, decode, image_bytes, images_of, quota_of
-
-
-def labels(message) -> list[str]:
-    return [
-        c.label for row in message.components for c in getattr(row, "children", [row]) if hasattr(c, "label")
-    ]
+from tests.helpers import answer_text, answered_privately, decode, image_bytes, images_of, labels, quota_of
 
 
 async def test_every_result_has_a_vary_button_per_image_and_redo(world):

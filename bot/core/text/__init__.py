@@ -21,6 +21,7 @@ from bot.core.text.audit import (
     role_limit_change,
     usage_reset_change,
 )
+from bot.core.text.history import HISTORY_PROMPT_PREVIEW, history_report, shown_again
 from bot.core.text.models import lifecycle_log_lines, model_line, models_report
 from bot.core.text.quotas import (
     extra_granted,
@@ -52,6 +53,7 @@ from bot.core.text.results import (
     reply_help,
     restart_notice,
     result_author,
+    result_ready,
     vary_label,
     vary_option,
 )
@@ -65,6 +67,7 @@ __all__ = [
     "CHART_IMAGES",
     "CHART_SPEND",
     "EXPORT_NOTE",
+    "HISTORY_PROMPT_PREVIEW",
     "NOTHING_CHARGED",
     "OPTION_LABELS",
     "QUOTA",
@@ -87,6 +90,7 @@ __all__ = [
     "extra_granted",
     "gif_format",
     "grant_change",
+    "history_report",
     "images_range",
     "lifecycle_log_lines",
     "log_channel_change",
@@ -109,11 +113,13 @@ __all__ = [
     "reply_help",
     "restart_notice",
     "result_author",
+    "result_ready",
     "role_limit_change",
     "role_limits_report",
     "server_default_set",
     "server_overview",
     "shorten",
+    "shown_again",
     "slow_down",
     "timestamp",
     "unpriced_under_budget",

@@ -18,6 +18,7 @@ from bot.errors import (
     DeliveryFailed,
     NoSuchImage,
     NothingToVary,
+    PastResultRefused,
     SourceUnavailable,
 )
 from bot.images import (
@@ -168,6 +169,20 @@ def describe_error(error: BotError) -> str:
                 f"I can't post results in this channel: I need {_permission_names(error.permissions)} here. "
                 f"Ask a server admin to grant it in the channel's settings, or use me in another channel. "
                 f"{NOTHING_CHARGED}"
+            )
+        case PastResultRefused(reason=PastResultRefused.NOT_FOUND):
+            return f"There is no job #{error.job_id} in this server. /history lists yours."
+        case PastResultRefused(reason=PastResultRefused.NOT_YOURS):
+            return (
+                f"Job #{error.job_id} is another member's: /show re-posts your own results. "
+                "/history lists yours."
+            )
+        case PastResultRefused(reason=PastResultRefused.NO_RESULT):
+            return f"Job #{error.job_id} has no result to show: it didn't finish (and cost nothing)."
+        case PastResultRefused(reason=PastResultRefused.GONE):
+            return (
+                f"The result of job #{error.job_id} was deleted from Discord, so I can't show it again. "
+                "/imagine makes a new one."
             )
         case JobGone():
             return f"That result is too old for this button: run the command again. {NOTHING_CHARGED}"

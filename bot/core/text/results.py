@@ -38,6 +38,11 @@ def images_range(first: int, last: int, total: int) -> str:
     return f"Images {first}–{last} of {total}"
 
 
+def result_ready(mention: str, content: str | None) -> str:
+    """A result posted to the channel once the interaction's 15 minutes were over (it mentions its owner)."""
+    return f"{mention}, your result is ready" + (f" — {content}" if content else ":")
+
+
 def restart_notice(user_id: int, count: int) -> str:
     """To a member whose jobs a restart cut off, mentioning them."""
     what = "your request" if count == 1 else f"your {count} requests"
