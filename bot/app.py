@@ -41,7 +41,7 @@ async def create_bot(config: Config | None = None) -> ImageBot:
             VaryCog(entry, bot.tree),
             ReplyVaryCog(bot, entry),
             QuotaCog(services.store),
-            AdminCog(services.store, models, services.audit),
+            AdminCog(services.store, models, services.audit, services.runner.server_rules),
             HistoryCog(services.store, entry),
         ):
             await bot.add_cog(cog)

@@ -91,3 +91,13 @@ class PastResultRefused(UserInputError):
         super().__init__(f"job {job_id}: {reason}")
         self.reason = reason
         self.job_id = job_id
+
+
+class ServerRuleRefused(UserInputError):
+    """The server's admins don't allow this ``what`` (``model``, ``quality``, ``size``) here."""
+
+    def __init__(self, what: str, value: str, *, limit: str | None = None) -> None:
+        super().__init__(f"this server doesn't allow {what} {value}")
+        self.what = what
+        self.value = value
+        self.limit = limit

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Awaitable, Callable
 
 import discord
 from discord import app_commands
@@ -19,8 +20,9 @@ from discord.ext import commands
 from bot.core import text
 from bot.core.pipeline import utcnow
 from bot.core.reports import usage_csv
+from bot.core.rules import QUALITY_ORDER, ServerRules
 from bot.errors import BotLacksPermissions
-from bot.images import ModelRegistry
+from bot.images import ModelRegistry, OptionNotSupported, UnknownModel, normalize_size, parse_wxh
 from bot.imaging.chart import ChartDay, usage_chart
 from bot.store import MAX_BUDGET_USD, PERIODS, Budget, Store, period_end, period_start, validate_period
 from bot.ui.audit import AuditLog
@@ -41,15 +43,25 @@ class AdminCog(commands.Cog):
     budget = app_commands.Group(
         name="budget", description="A spending limit in money for this server", parent=admin
     )
+    model_rules = app_commands.Group(
+        name="models", description="The models this bot offers, and which this server allows", parent=admin
+    )
     usage = app_commands.Group(name="usage", description="What the bot made and spent here", parent=admin)
     log = app_commands.Group(
         name="log", description="Where admin changes and budget alerts are posted", parent=admin
     )
 
-    def __init__(self, store: Store, models: ModelRegistry, audit: AuditLog) -> None:
+    def __init__(
+        self,
+        store: Store,
+        models: ModelRegistry,
+        audit: AuditLog,
+        rules: Callable[[int | None], Awaitable[ServerRules]],
+    ) -> None:
         self.store = store
         self.models = models
         self.audit = audit
+        self.rules = rules
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if not interaction.permissions.manage_guild:
@@ -239,13 +251,76 @@ class AdminCog(commands.Cog):
         else:
             await self.audit.change(interaction, change)
 
-    @admin.command(name="models", description="The image models this bot offers, and any being retired")
-    async def models_command(self, interaction: discord.Interaction) -> None:
+    @model_rules.command(
+        name="show", description="The models this bot offers, any being retired, and this server's rules"
+    )
+    async def models_show(self, interaction: discord.Interaction) -> None:
+        rules = await self.rules(_guild(interaction))
         embed = discord.Embed(
             description=text.models_report(self.models, today=utcnow().date()),
             colour=discord.Colour.blurple(),
         )
+        embed.add_field(
+            name="\u200b", value=text.server_rules_report(rules.denied, rules.max_quality, rules.max_pixels)
+        )
         await interaction.response.send_message(embed=embed, ephemeral=True, allowed_mentions=_NO_PINGS)
+
+    @model_rules.command(name="deny", description="Stop members using a model in this server")
+    @app_commands.describe(model="The model")
+    async def models_deny(self, interaction: discord.Interaction, model: str) -> None:
+        name = self._known(model)
+        await self.store.set_model_denied(_guild(interaction), name, True)
+        await _answer(interaction, text.model_rule_report(name, denied=True))
+        await self.audit.change(interaction, text.model_rule_change(name, denied=True))
+
+    @model_rules.command(name="allow", description="Let members use a model this server denied")
+    @app_commands.describe(model="The model")
+    async def models_allow(self, interaction: discord.Interaction, model: str) -> None:
+        name = self._known(model)
+        await self.store.set_model_denied(_guild(interaction), name, False)
+        await _answer(interaction, text.model_rule_report(name, denied=False))
+        await self.audit.change(interaction, text.model_rule_change(name, denied=False))
+
+    @model_rules.command(
+        name="limit", description="A ceiling on quality and size (leave both empty to lift it)"
+    )
+    @app_commands.describe(
+        quality="The highest quality members may ask for",
+        size="The largest size (WxH) members may ask for, e.g. 2048x2048",
+    )
+    @app_commands.choices(quality=[app_commands.Choice(name=q, value=q) for q in QUALITY_ORDER])
+    async def models_limit(
+        self,
+        interaction: discord.Interaction,
+        quality: app_commands.Choice[str] | None = None,
+        size: str | None = None,
+    ) -> None:
+        pixels = None
+        if size is not None:
+            parsed = parse_wxh(normalize_size(size))
+            if parsed is None:
+                raise OptionNotSupported("this server", "size", size, ())
+            pixels = parsed[0] * parsed[1]
+        chosen = quality.value if quality else None
+        await self.store.set_ceilings(_guild(interaction), max_quality=chosen, max_pixels=pixels)
+        report = text.server_rules_report(frozenset(), chosen, pixels)
+        await _answer(interaction, report)
+        await self.audit.change(interaction, text.ceilings_change(chosen, pixels))
+
+    @models_deny.autocomplete("model")
+    @models_allow.autocomplete("model")
+    async def _model_names(
+        self, interaction: discord.Interaction, typed: str
+    ) -> list[app_commands.Choice[str]]:
+        typed = typed.strip().lower()
+        names = [name for name in list(self.models.catalogue) if typed in name.lower()]
+        return [app_commands.Choice(name=name, value=name) for name in names[:25]]
+
+    def _known(self, model: str) -> str:
+        spec = self.models.catalogue.find(model)
+        if spec is None:
+            raise UnknownModel(model, tuple(list(self.models.catalogue)))
+        return spec.name
 
 
 def _guild(interaction: discord.Interaction) -> int:

@@ -17,7 +17,9 @@ class EditCog(commands.Cog):
         self.entry = entry
         self.models = models
         self.default_model = default_model
-        self.options = autocomplete.ModelOptions(models, endpoint="edits", default_model=default_model)
+        self.options = autocomplete.ModelOptions(
+            models, endpoint="edits", default_model=default_model, rules=entry.runner.server_rules
+        )
 
     @app_commands.command(name="edit", description="Change an image the way a prompt describes")
     @app_commands.guild_only()
@@ -72,4 +74,4 @@ class EditCog(commands.Cog):
     @edit.autocomplete("quality")
     @edit.autocomplete("complexity")
     async def _choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return self.options.choices(interaction, typed)
+        return await self.options.choices(interaction, typed)

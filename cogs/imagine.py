@@ -17,7 +17,9 @@ class ImagineCog(commands.Cog):
         self.entry = entry
         self.models = models
         self.default_model = default_model
-        self.options = autocomplete.ModelOptions(models, endpoint="generations", default_model=default_model)
+        self.options = autocomplete.ModelOptions(
+            models, endpoint="generations", default_model=default_model, rules=entry.runner.server_rules
+        )
 
     @app_commands.command(name="imagine", description="Make images from a text description")
     @app_commands.guild_only()
@@ -75,4 +77,4 @@ class ImagineCog(commands.Cog):
     @imagine.autocomplete("format")
     @imagine.autocomplete("complexity")
     async def _choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return self.options.choices(interaction, typed)
+        return await self.options.choices(interaction, typed)

@@ -23,7 +23,10 @@ class VaryCog(commands.Cog):
         self.entry = entry
         self.tree = tree
         self.options = autocomplete.ModelOptions(
-            entry.models, endpoint="variations", default_model=entry.vary_model
+            entry.models,
+            endpoint="variations",
+            default_model=entry.vary_model,
+            rules=entry.runner.server_rules,
         )
         self.menu = app_commands.ContextMenu(name="Vary image", callback=self.vary_message)
         self.menu.guild_only = True
@@ -64,7 +67,7 @@ class VaryCog(commands.Cog):
 
     @vary.autocomplete("size")
     async def _choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
-        return self.options.choices(interaction, typed)
+        return await self.options.choices(interaction, typed)
 
     async def vary_message(self, interaction: discord.Interaction, message: discord.Message) -> None:
         images = [a for a in message.attachments if attachments.looks_like_image(a)]

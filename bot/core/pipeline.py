@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from bot.core.recipes import Inputs, Recipe, UpstreamRequest, cost_key, to_request, upstream_prompt
+from bot.core.rules import ServerRules
 from bot.core.scheduling import JobCancelled, PositionCallback, Scheduler, ShuttingDown, Ticket
 from bot.errors import BotError
 from bot.images import (
@@ -223,6 +224,21 @@ class JobRunner:
         if admitted.expected:
             self._store.ledger.unpend(job.guild_id, job.user_id, job.n)
         return Claim(reservation, admitted.ticket)
+
+    async def server_rules(self, guild_id: int | None) -> ServerRules:
+        """The server's rules on models and options (none outside a server)."""
+        if guild_id is None:
+            return ServerRules()
+        denied, quality, pixels = await self._store.server_rules(guild_id)
+        return ServerRules(denied, quality, pixels)
+
+    async def within_rules(self, job: Job) -> Job:
+        """The job as the server's rules let it run (``auto`` capped), or ``ServerRuleRefused``."""
+        rules = await self.server_rules(job.guild_id)
+        if rules.empty:
+            return job
+        recipe = rules.apply(job.recipe, self._models.get(job.recipe.model))
+        return job if recipe is job.recipe else replace(job, recipe=recipe)
 
     def worst_case(self, job: Job) -> float | None:
         """The most the job can be billed (USD): what a server's budget holds while it runs."""

@@ -211,6 +211,20 @@ ALTER TABLE jobs ADD COLUMN result_channel_id INTEGER;
 ALTER TABLE jobs ADD COLUMN result_message_id INTEGER;
 """
 
+_V8 = """
+-- A server's rules on models and options: models it denies, and ceilings on quality and size.
+CREATE TABLE denied_models (
+    guild_id INTEGER NOT NULL,
+    model    TEXT    NOT NULL,
+    PRIMARY KEY (guild_id, model)
+) WITHOUT ROWID;
+CREATE TABLE option_ceilings (
+    guild_id    INTEGER PRIMARY KEY,
+    max_quality TEXT,
+    max_pixels  INTEGER CHECK (max_pixels IS NULL OR max_pixels > 0)
+);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "quotas, jobs, secrets, meta", _V1),
     Migration(2, "job inputs", _V2),
@@ -219,5 +233,6 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "budgets, cost ceilings, log channels", _V5),
     Migration(6, "quotas by role", _V6),
     Migration(7, "job model and result message columns", _V7),
+    Migration(8, "server rules on models and options", _V8),
 )
 LATEST_VERSION = MIGRATIONS[-1].version

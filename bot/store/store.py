@@ -114,6 +114,7 @@ class Store:
         self._owner = owner
         self._secrets: dict[str, bytes] = {}
         self.ledger = Ledger()  # what this process last read of each member's quota (see ledger.py)
+        self._rules: dict[int, tuple[frozenset[str], str | None, int | None]] = {}
 
     @classmethod
     async def open(
@@ -301,6 +302,7 @@ class Store:
         if not self.ledger.knows(guild_id, now):  # no reservation read it meanwhile
             self.ledger.load(everyone, found)
             self.ledger.foreseeable(guild_id, plain)
+        await self.server_rules(guild_id)  # cached for the server's first commands too
 
     async def guild_overview(
         self,
@@ -623,6 +625,65 @@ class Store:
     async def cost_ceilings(self) -> dict[tuple[str, str, str], float]:
         """The highest cost per image billed so far, by (model, size, quality)."""
         return await self._database.read(budgets.ceilings)
+
+    # --- a server's rules on models and options ---
+
+    async def server_rules(self, guild_id: int) -> tuple[frozenset[str], str | None, int | None]:
+        """(denied models, quality ceiling, pixel ceiling) of the server; read once, then cached
+        (this process's changes update it)."""
+        check_id("guild_id", guild_id)
+        cached = self._rules.get(guild_id)
+        if cached is not None:
+            return cached
+
+        async def run(db: aiosqlite.Connection) -> tuple[frozenset[str], str | None, int | None]:
+            denied = await db.execute_fetchall(
+                "SELECT model FROM denied_models WHERE guild_id = ?", (guild_id,)
+            )
+            ceilings = list(
+                await db.execute_fetchall(
+                    "SELECT max_quality, max_pixels FROM option_ceilings WHERE guild_id = ?", (guild_id,)
+                )
+            )
+            quality, pixels = ceilings[0] if ceilings else (None, None)
+            return frozenset(str(model) for (model,) in denied), quality, pixels
+
+        found = await self._database.read(run)
+        self._rules[guild_id] = found
+        return found
+
+    async def set_model_denied(self, guild_id: int, model: str, denied: bool) -> None:
+        check_id("guild_id", guild_id)
+
+        async def run(db: aiosqlite.Connection) -> None:
+            if denied:
+                await db.execute(
+                    "INSERT OR IGNORE INTO denied_models (guild_id, model) VALUES (?, ?)", (guild_id, model)
+                )
+            else:
+                await db.execute(
+                    "DELETE FROM denied_models WHERE guild_id = ? AND model = ?", (guild_id, model)
+                )
+
+        await self._database.write(run)
+        self._rules.pop(guild_id, None)
+
+    async def set_ceilings(self, guild_id: int, *, max_quality: str | None, max_pixels: int | None) -> None:
+        """The server's ceilings on quality and size (None: no ceiling)."""
+        check_id("guild_id", guild_id)
+        if max_pixels is not None:
+            check_int("max_pixels", max_pixels, 1, 100_000_000)
+
+        async def run(db: aiosqlite.Connection) -> None:
+            await db.execute(
+                "INSERT INTO option_ceilings (guild_id, max_quality, max_pixels) VALUES (?, ?, ?) "
+                "ON CONFLICT (guild_id) DO UPDATE SET max_quality = excluded.max_quality, "
+                "max_pixels = excluded.max_pixels",
+                (guild_id, max_quality, max_pixels),
+            )
+
+        await self._database.write(run)
+        self._rules.pop(guild_id, None)
 
     # --- a member's history ---
 

@@ -6,13 +6,14 @@ the registry before anything is charged or sent.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 import discord
 from discord import app_commands
 
 from bot.core.recipes import Fit, today
+from bot.core.rules import ServerRules
 from bot.images import ModelRegistry, ModelSpec, parse_wxh, suggest_sizes
 
 MAX_CHOICES = 25  # Discord's limit per autocomplete answer
@@ -84,20 +85,34 @@ class ModelOptions:
         "complexity": "complexities",
     }
 
-    def __init__(self, models: ModelRegistry, *, endpoint: str, default_model: str) -> None:
+    def __init__(
+        self,
+        models: ModelRegistry,
+        *,
+        endpoint: str,
+        default_model: str,
+        rules: Callable[[int | None], Awaitable[ServerRules]],
+    ) -> None:
         self.models = models
         self.endpoint = endpoint
         self.default_model = default_model
+        self.rules = rules  # the server's rules on models and options: what they forbid isn't offered
 
-    def choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
+    async def choices(self, interaction: discord.Interaction, typed: str) -> list[app_commands.Choice[str]]:
         option = focused_option(interaction)
+        rules = await self.rules(interaction.guild_id)
         if option == "model":
-            return model_choices(self.models, typed, endpoint=self.endpoint, default=self.default_model)
+            offered = model_choices(self.models, typed, endpoint=self.endpoint, default=self.default_model)
+            return [choice for choice in offered if rules.allows_model(choice.value)]
         spec = chosen_model(interaction, self.models, self.default_model)
         if option == "size":
-            return size_choices(spec, typed, gif_frames=gif_frames(interaction, spec))
+            sizes = size_choices(spec, typed, gif_frames=gif_frames(interaction, spec))
+            return [c for c in sizes if spec is None or rules.allows_size(spec, c.value)]
         column = self.COLUMNS.get(option or "")
-        return value_choices(getattr(spec, column) if spec is not None and column else (), typed)
+        values = getattr(spec, column) if spec is not None and column else ()
+        if option == "quality":
+            values = [quality for quality in values if rules.allows_quality(quality)]
+        return value_choices(values, typed)
 
 
 def focused_option(interaction: discord.Interaction) -> str | None:

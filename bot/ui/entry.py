@@ -55,6 +55,7 @@ class JobEntry:
 
     async def run(self, interaction: discord.Interaction, job: Job, prepare: Prepare | None = None) -> None:
         check_can_post(interaction.app_permissions)  # before anything is held or spent
+        job = await self.runner.within_rules(job)
         claim = await self._reserve_then_acknowledge(interaction, job)
         target = InteractionTarget(interaction, asyncio.get_running_loop().time())
         await self.runner.run(
@@ -156,8 +157,14 @@ class JobEntry:
         recipe = self.vary_recipe(n=n)
         spec = self.models.get(recipe.model)
         attachments.check_attachment(attachment, spec)
-        job = Job(
-            message.guild.id, message.channel.id, message.author.id, recipe, roles=role_ids(message.author)
+        job = await self.runner.within_rules(
+            Job(
+                message.guild.id,
+                message.channel.id,
+                message.author.id,
+                recipe,
+                roles=role_ids(message.author),
+            )
         )
         claim = await self.runner.reserve(job)
         reacted = await _react(message.add_reaction(WORKING))

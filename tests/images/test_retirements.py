@@ -51,7 +51,7 @@ async def test_a_model_within_thirty_days_is_served_and_marked_retiring(retired_
 
 
 async def test_admin_models_lists_every_model_with_its_state(retired_gpt_image_2, world, api):
-    result = await world.admin.slash(world.channel, "admin models")
+    result = await world.admin.slash(world.channel, "admin models show")
 
     assert answered_privately(result)
     text = result.response.embeds[0].description

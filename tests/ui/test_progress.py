@@ -178,6 +178,8 @@ async def test_a_slow_reservation_is_acknowledged_first_and_the_job_still_runs(w
 
 @pytest.mark.bot_env(DEFAULT_QUOTA="0")
 async def test_a_refusal_after_a_slow_reservation_replaces_the_placeholder(world, api, slow_reservations):
+    await world.env.settle()  # the server's quotas were read ahead (on_guild_join) ...
+    world.bot.services.store.ledger.forget()  # ... and forgotten: the refusal can't be foreseen
     result = await world.alice.slash(world.channel, "imagine", prompt="none left")
 
     assert not answered_privately(result)  # acknowledged before the refusal was known

@@ -13,16 +13,24 @@ from __future__ import annotations
 from bot.core.text.audit import (
     budget_set_change,
     by,
+    ceilings_change,
     default_change,
     grant_change,
     log_channel_change,
     log_channel_report,
+    model_rule_change,
     own_limit_change,
     role_limit_change,
     usage_reset_change,
 )
 from bot.core.text.history import HISTORY_PROMPT_PREVIEW, history_report, shown_again
-from bot.core.text.models import lifecycle_log_lines, model_line, models_report
+from bot.core.text.models import (
+    lifecycle_log_lines,
+    model_line,
+    model_rule_report,
+    models_report,
+    server_rules_report,
+)
 from bot.core.text.quotas import (
     extra_granted,
     member_quota,
@@ -83,6 +91,7 @@ __all__ = [
     "budget_set_change",
     "bug",
     "by",
+    "ceilings_change",
     "code",
     "default_change",
     "describe_error",
@@ -99,6 +108,8 @@ __all__ = [
     "member_quota",
     "missing_permissions",
     "model_line",
+    "model_rule_change",
+    "model_rule_report",
     "models_report",
     "own_limit_change",
     "own_limit_set",
@@ -118,6 +129,7 @@ __all__ = [
     "role_limits_report",
     "server_default_set",
     "server_overview",
+    "server_rules_report",
     "shorten",
     "shown_again",
     "slow_down",

@@ -57,3 +57,17 @@ def role_limit_change(role_mention: str, limit: int | None) -> str:
     if limit is None:
         return f"removed {role_mention}'s limit."
     return f"gave {role_mention} a limit of {plural(limit, 'image')} per period."
+
+
+def model_rule_change(model: str, *, denied: bool) -> str:
+    return f"{'denied' if denied else 'allowed'} the model `{model}`."
+
+
+def ceilings_change(quality: str | None, pixels: int | None) -> str:
+    if quality is None and pixels is None:
+        return "lifted the ceilings on quality and size."
+    parts = [
+        f"quality {quality}" if quality else "",
+        f"{pixels / 1_000_000:.1f} megapixels" if pixels else "",
+    ]
+    return "set the ceilings to " + " and ".join(part for part in parts if part) + "."

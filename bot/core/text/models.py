@@ -79,3 +79,27 @@ def lifecycle_log_lines(
     if listed is not None and upstream not in listed:
         out.append((logging.WARNING, f"the backend's model list doesn't name {upstream} (IMAGE_MODEL)"))
     return out
+
+
+def server_rules_report(denied: frozenset[str], max_quality: str | None, max_pixels: int | None) -> str:
+    """This server's rules, as ``/admin models show`` and ``limit`` say them."""
+    lines = ["**This server's rules:**"]
+    lines.append(
+        "- Denied models: " + ", ".join(f"`{name}`" for name in sorted(denied))
+        if denied
+        else "- Every model allowed"
+    )
+    lines.append(f"- Highest quality: {max_quality}" if max_quality else "- Any quality")
+    lines.append(f"- Largest size: {max_pixels / 1_000_000:.1f} megapixels" if max_pixels else "- Any size")
+    if max_quality or max_pixels:
+        lines.append("`auto` is sent as the most the ceilings allow.")
+    return "\n".join(lines)
+
+
+def model_rule_report(model: str, *, denied: bool) -> str:
+    if denied:
+        return (
+            f"`{model}` is denied here now: members can't pick it, and jobs that name it (Redo too) "
+            "are refused."
+        )
+    return f"`{model}` is allowed here again."

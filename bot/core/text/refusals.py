@@ -19,6 +19,7 @@ from bot.errors import (
     NoSuchImage,
     NothingToVary,
     PastResultRefused,
+    ServerRuleRefused,
     SourceUnavailable,
 )
 from bot.images import (
@@ -169,6 +170,17 @@ def describe_error(error: BotError) -> str:
                 f"I can't post results in this channel: I need {_permission_names(error.permissions)} here. "
                 f"Ask a server admin to grant it in the channel's settings, or use me in another channel. "
                 f"{NOTHING_CHARGED}"
+            )
+        case ServerRuleRefused(what="model"):
+            return (
+                f"This server's admins don't allow {code(error.value)} here. Pick another model. "
+                f"{NOTHING_CHARGED}"
+            )
+        case ServerRuleRefused():
+            limit = f" (at most {error.limit})" if error.limit else ""
+            return (
+                f"This server's admins don't allow {error.what} {code(error.value)} here{limit}. "
+                f"Ask for less. {NOTHING_CHARGED}"
             )
         case PastResultRefused(reason=PastResultRefused.NOT_FOUND):
             return f"There is no job #{error.job_id} in this server. /history lists yours."
