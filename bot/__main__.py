@@ -1,4 +1,6 @@
-"""``python -m bot``: load .env, check the configuration, run until Ctrl-C or SIGTERM."""
+"""``python -m bot``: load .env, check the configuration, run until Ctrl-C or SIGTERM.
+
+``python -m bot backup PATH``: a consistent copy of the SQLite database while the bot runs."""
 
 from __future__ import annotations
 
@@ -13,7 +15,8 @@ import aiohttp
 import discord
 from dotenv import load_dotenv
 
-from bot.config import Config, ConfigError, load_config
+from bot.config import Config, ConfigError, database_path, load_config
+from bot.store.database import backup
 
 log = logging.getLogger("bot")
 
@@ -24,8 +27,11 @@ INTENT_HELP = (
 )
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
     load_dotenv(Path.cwd() / ".env")  # the folder the operator runs the bot from
+    if args[:1] == ["backup"]:
+        return backup_command(args[1:])
     try:
         config = load_config(require_token=True)
     except ConfigError as error:
@@ -40,6 +46,24 @@ def main() -> int:
             raise
         print(explanation, file=sys.stderr)
         return 1
+    return 0
+
+
+def backup_command(args: list[str]) -> int:
+    """``backup PATH``: copy the database named by DATABASE_URL to PATH (a new file)."""
+    if len(args) != 1:
+        print(
+            "Usage: python -m bot backup PATH  (PATH: a new file, e.g. backups/bot-2026-12-03.db)",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        source = database_path()
+        backup(source, args[0])
+    except (ConfigError, OSError) as error:
+        print(f"Backup failed: {error}", file=sys.stderr)
+        return 1
+    print(f"Backed up {source} to {args[0]}.")
     return 0
 
 

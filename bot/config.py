@@ -44,6 +44,7 @@ VARIABLES = (
     "OPENAI_RATE_WINDOW_SECONDS",
     "MAX_JOBS_PER_USER",
     "SHUTDOWN_GRACE_SECONDS",
+    "JOB_RETENTION_DAYS",
     "MESSAGE_CONTENT_INTENT",
     "DEV_GUILD_ID",
 )
@@ -84,6 +85,7 @@ class Config:
     openai_rate_window: float = 60.0
     max_jobs_per_user: int = 2
     shutdown_grace: float = 60.0
+    job_retention_days: int = 30  # prompts, options and input images of older jobs are purged
     message_content_intent: bool = True
     dev_guild_id: int | None = None
 
@@ -164,6 +166,9 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
         shutdown_grace=_int(
             get("SHUTDOWN_GRACE_SECONDS"), "SHUTDOWN_GRACE_SECONDS", default=60, low=0, high=3600
         ),
+        job_retention_days=_int(
+            get("JOB_RETENTION_DAYS"), "JOB_RETENTION_DAYS", default=30, low=1, high=3650
+        ),
         message_content_intent=_bool(get("MESSAGE_CONTENT_INTENT"), "MESSAGE_CONTENT_INTENT", default=True),
         dev_guild_id=_snowflake(get("DEV_GUILD_ID"), "DEV_GUILD_ID"),
     )
@@ -194,6 +199,12 @@ def _base_url(value: str) -> str:
             "OPENAI_BASE_URL", f"must be an http(s) URL such as {DEFAULT_BASE_URL} (got {value!r})"
         )
     return value.rstrip("/")
+
+
+def database_path(environ: Mapping[str, str] | None = None) -> str:
+    """The SQLite file DATABASE_URL names (default ``data/bot.db``), for commands that need only it."""
+    env = os.environ if environ is None else environ
+    return _database_path(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
 
 
 def _database_path(value: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -222,3 +223,41 @@ def test_every_variable_read_is_listed_and_documented():
     for name in VARIABLES:
         assert f"`{name}`" in readme, f"{name} is missing from the README's configuration table"
         assert name in example, f"{name} is missing from .env.example"
+
+
+def run_backup(tmp_path: Path, *args: str, **variables: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "SYSTEMROOT")}
+    env |= variables | {"PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "backup", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+async def test_backup_copies_the_live_database_and_never_overwrites(tmp_path):
+    from datetime import UTC, datetime
+
+    from bot.store import QuotaPolicy, Store
+
+    store = await Store.open(tmp_path / "data" / "bot.db", default_policy=QuotaPolicy(5, "day"))
+    try:
+        made = await store.reserve(1, 2, 3, now=datetime.now(UTC))  # open, WAL not checkpointed
+        result = run_backup(tmp_path, "backups/copy.db")  # DATABASE_URL's default: data/bot.db
+        assert result.returncode == 0, result.stderr
+        assert "Backed up data/bot.db to backups/copy.db." in result.stdout
+        with sqlite3.connect(tmp_path / "backups" / "copy.db") as copy:
+            assert copy.execute("SELECT id, amount FROM jobs").fetchall() == [(made.id, 3)]
+        again = run_backup(tmp_path, "backups/copy.db")
+        assert again.returncode == 1 and "exists already" in again.stderr
+    finally:
+        await store.close()
+
+
+def test_backup_says_what_is_wrong(tmp_path):
+    assert "Usage: python -m bot backup PATH" in run_backup(tmp_path).stderr
+    missing = run_backup(tmp_path, "copy.db", DATABASE_URL="sqlite:///nowhere/bot.db")
+    assert missing.returncode == 1 and "there is no database at nowhere/bot.db" in missing.stderr

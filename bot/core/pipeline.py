@@ -424,8 +424,8 @@ class JobRunner:
     ) -> Job:
         """The same recipe and inputs as job ``job_id``, as a new job for ``user_id``."""
         record = await self._store.job_details(job_id)
-        if record is None or record.guild_id != guild_id:
-            raise JobGone(f"job {job_id} is unknown here")
+        if record is None or record.guild_id != guild_id or not record.details:
+            raise JobGone(f"job {job_id} is unknown here (or its details were purged)")
         recipe = Recipe.from_details(record.details)
         self._models.usable(recipe.model, today=self._clock().date())  # retired since: refused, free
         if recipe.kind == "imagine":

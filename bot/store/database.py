@@ -227,3 +227,21 @@ class Database:
 def _log_failure(task: asyncio.Future[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("undoing the write of a cancelled caller failed", exc_info=task.exception())
+
+
+def backup(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
+    """Copy the database at ``source`` to ``target`` with SQLite's online backup API: a consistent
+    copy (what the write-ahead log holds included) while the bot keeps running; ``target`` must not
+    exist yet (a backup never overwrites)."""
+    destination = Path(target)
+    if destination.exists():
+        raise FileExistsError(f"{destination} exists already: pick a new name")
+    if not Path(source).is_file():
+        raise FileNotFoundError(f"there is no database at {source}")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    live, copy = sqlite3.connect(source), sqlite3.connect(destination)
+    try:
+        live.backup(copy)
+    finally:
+        copy.close()
+        live.close()

@@ -685,6 +685,27 @@ class Store:
         await self._database.write(run)
         self._rules.pop(guild_id, None)
 
+    # --- retention ---
+
+    async def purge(self, *, before: datetime) -> int:
+        """Forget what jobs created before ``before`` were asked with: their prompt and options
+        (details) and their input images. What reports count stays (when, who, model, images,
+        cost). Returns how many jobs were purged."""
+        cutoff = to_micros(before)
+
+        async def run(db: aiosqlite.Connection) -> int:
+            await db.execute(
+                "DELETE FROM job_inputs WHERE job_id IN (SELECT id FROM jobs WHERE created_at < ?)", (cutoff,)
+            )
+            cursor = await db.execute(
+                "UPDATE jobs SET details = '{}' WHERE created_at < ? AND details != '{}' "
+                "AND state IN ('committed', 'refunded')",
+                (cutoff,),
+            )
+            return cursor.rowcount
+
+        return await self._database.write(run)
+
     # --- a member's history ---
 
     async def history(self, guild_id: int, user_id: int, *, limit: int = 10) -> list[PastJob]:

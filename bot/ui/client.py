@@ -12,6 +12,7 @@ import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 
 import discord
 from discord import app_commands
@@ -74,6 +75,7 @@ class ImageBot(commands.Bot):
         await self.recover()
         await self.refresh_models()
         self.model_refresh.start()
+        self.retention.start()
         await self.sync_commands()
 
     async def recover(self) -> None:
@@ -97,6 +99,14 @@ class ImageBot(commands.Bot):
         """Once a day (setup_hook did the first refresh; the loop's first run is right away)."""
         if self.model_refresh.current_loop > 0:
             await self.refresh_models()
+
+    @tasks.loop(hours=6)
+    async def retention(self) -> None:
+        """Purge what old jobs were asked with (JOB_RETENTION_DAYS); the first run is at start-up."""
+        days = self.services.config.job_retention_days
+        purged = await self.services.store.purge(before=utcnow() - timedelta(days=days))
+        if purged:
+            log.info("purged the details of %d job(s) older than %d days", purged, days)
 
     async def sync_commands(self) -> None:
         """Sync slash commands, but only when they changed: Discord rate-limits syncs.
@@ -149,6 +159,7 @@ class ImageBot(commands.Bot):
     async def close(self) -> None:
         """Stop taking jobs, let running ones finish (SHUTDOWN_GRACE_SECONDS), refund the rest, close."""
         self.model_refresh.cancel()
+        self.retention.cancel()
         if not self._shut_down:
             self._shut_down = True
             grace = self.services.config.shutdown_grace

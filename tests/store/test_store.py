@@ -795,3 +795,24 @@ async def test_a_jobs_cost_is_kept_whatever_happens_to_its_quota(store):
     for bad in (-0.01, float("nan")):
         with pytest.raises(ValueError):
             await store.record_cost(kept.id, bad, exact=True, now=NOW)
+
+
+async def test_purging_keeps_what_reports_count_and_forgets_the_rest(store):
+    old = await store.reserve(
+        GUILD, ALICE, 2, now=NOW, kind="edit", details={"model": "gpt-image-2", "prompt": "a secret"}
+    )
+    await store.save_inputs(old.id, [("image", "a.png", "image/png", b"png")])
+    await store.record_cost(old.id, 0.25, exact=True, now=NOW)
+    await store.settle(old.id, 2, now=NOW)
+    running = await store.reserve(GUILD, BOB, 1, now=NOW, details={"model": "gpt-image-2", "prompt": "mine"})
+    recent = await store.reserve(GUILD, ALICE, 1, now=NOW + timedelta(days=40), details={"prompt": "kept"})
+
+    assert await store.purge(before=NOW + timedelta(days=1)) == 1
+
+    assert (await store.job_details(old.id)).details == {}
+    assert await store.load_inputs(old.id) == []
+    assert (await store.job_details(running.id)).details["prompt"] == "mine"  # in flight: kept
+    assert (await store.job_details(recent.id)).details["prompt"] == "kept"
+    found = await store.usage(GUILD, start=NOW - timedelta(days=1), end=NOW + timedelta(days=1))
+    assert found.by_model["gpt-image-2"].images == 2 and found.total.spend_usd == pytest.approx(0.25)
+    assert await store.purge(before=NOW + timedelta(days=1)) == 0  # nothing left to forget

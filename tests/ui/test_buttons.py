@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import discord
 
 from bot.core.recipes import VARY_INSTRUCTION
@@ -90,3 +92,16 @@ async def test_members_who_cannot_use_commands_here_cannot_press_buttons(world, 
         result
     )
     assert len(api.requests) == 1
+
+
+async def test_redo_of_a_job_whose_details_were_purged_is_refused_for_free(world, api):
+    await world.alice.slash(world.channel, "imagine", prompt="a kite")
+    result_message = world.channel.last_message
+    later = datetime.now(UTC) + timedelta(days=31)
+    assert await world.bot.services.store.purge(before=later) == 1  # JOB_RETENTION_DAYS passed
+
+    redo = await world.bob.click(result_message, label="Redo")
+
+    assert "too old for this button" in answer_text(redo)
+    assert len(api.requests) == 1
+    assert (await quota_of(world.bot, world.guild, world.bob)).used == 0
