@@ -4,11 +4,14 @@ gives back what failed, and tells the log channel about every change and alert."
 
 from __future__ import annotations
 
+import asyncio
+
 import discord
 import pytest
 
-from bot.core.pipeline import Job
-from bot.core.recipes import Recipe, checked
+from bot.core.pipeline import Job, Posted
+from bot.core.recipes import Inputs, Recipe, checked
+from bot.store import BudgetExhausted
 from tests.helpers import answer_text, answered_privately, quota_of
 
 
@@ -129,3 +132,28 @@ async def test_a_log_channel_the_bot_cannot_post_in_is_refused(world):
     assert answered_privately(result)
     assert "I need the Send Messages permission there" in answer_text(result)
     assert await world.bot.services.store.log_channel(world.guild.id) is None
+
+
+@pytest.mark.bot_env(MAX_JOBS_PER_USER="100", DEFAULT_QUOTA="100")
+async def test_a_concurrent_burst_never_holds_or_spends_more_than_the_budget(world, api):
+    hold = hold_of(world)
+    await set_budget(world, round(hold * 3.5, 2))
+    runner = world.bot.services.runner
+    made = checked(Recipe("imagine", "gpt-image-2", 1, prompt="a kite"), world.bot.services.models)
+    job = Job(world.guild.id, world.channel.id, world.alice.id, made, Inputs())
+
+    claims = await asyncio.gather(*(runner.reserve(job) for _ in range(20)), return_exceptions=True)
+
+    admitted = [c for c in claims if not isinstance(c, BaseException)]
+    assert len(admitted) == 3  # 3 holds fit in 3.5
+    assert all(isinstance(c, BudgetExhausted) for c in claims if isinstance(c, BaseException))
+
+    async def deliver(delivery) -> Posted:
+        return Posted(len(delivery.images))
+
+    await asyncio.gather(*(runner.run(job, claim, deliver) for claim in admitted))
+    status = await world.bot.services.store.budget_status(world.guild.id, now=discord.utils.utcnow())
+    assert status is not None and status.held_usd == 0
+    assert 0 < status.spent_usd <= status.budget.amount_usd
+    costs = [await world.bot.services.store.job_cost(claim.id) for claim in admitted]
+    assert status.spent_usd == pytest.approx(sum(cost.usd for cost in costs if cost is not None), abs=1e-5)
