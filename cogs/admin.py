@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import io
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 import discord
 from discord import app_commands
@@ -24,7 +25,16 @@ from bot.core.rules import QUALITY_ORDER, ServerRules
 from bot.errors import BotLacksPermissions
 from bot.images import ModelRegistry, OptionNotSupported, UnknownModel, normalize_size, parse_wxh
 from bot.imaging.chart import ChartDay, usage_chart
-from bot.store import MAX_BUDGET_USD, PERIODS, Budget, Store, period_end, period_start, validate_period
+from bot.store import (
+    MAX_BUDGET_USD,
+    PERIODS,
+    Budget,
+    Period,
+    Store,
+    period_end,
+    period_start,
+    validate_period,
+)
 from bot.ui.audit import AuditLog
 from bot.ui.entry import role_ids
 
@@ -189,9 +199,8 @@ class AdminCog(commands.Cog):
     async def usage_show(
         self, interaction: discord.Interaction, period: app_commands.Choice[str] | None = None
     ) -> None:
-        guild_id, chosen = _guild(interaction), validate_period(period.value if period else "month")
-        now = utcnow()
-        start, end = period_start(chosen, now), period_end(chosen, now)
+        guild_id, now = _guild(interaction), utcnow()
+        chosen, start, end = _stretch(period, now)
         found = await self.store.usage(guild_id, start=start, end=end)
         report = text.usage_report(found, chosen, await self.store.budget_status(guild_id, now=now))
         embed = discord.Embed(
@@ -221,9 +230,8 @@ class AdminCog(commands.Cog):
     async def usage_export(
         self, interaction: discord.Interaction, period: app_commands.Choice[str] | None = None
     ) -> None:
-        guild_id, chosen = _guild(interaction), validate_period(period.value if period else "month")
-        now = utcnow()
-        start, end = period_start(chosen, now), period_end(chosen, now)
+        guild_id = _guild(interaction)
+        _, start, end = _stretch(period, utcnow())
         rows = await self.store.usage_rows(guild_id, start=start, end=end)
         name = f"usage-{guild_id}-{start:%Y-%m-%d}.csv"
         await interaction.response.send_message(
@@ -321,6 +329,12 @@ class AdminCog(commands.Cog):
         if spec is None:
             raise UnknownModel(model, tuple(list(self.models.catalogue)))
         return spec.name
+
+
+def _stretch(period: app_commands.Choice[str] | None, now: datetime) -> tuple[Period, datetime, datetime]:
+    """The period a usage command reads (default: this month), and its bounds."""
+    chosen = validate_period(period.value if period else "month")
+    return chosen, period_start(chosen, now), period_end(chosen, now)
 
 
 def _guild(interaction: discord.Interaction) -> int:
