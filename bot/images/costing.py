@@ -85,7 +85,8 @@ def worst_case_cost(
         table = pricing.output_tokens_estimate
         if not table:
             return None
-        tokens = max(table.values()) if quality == "auto" else table.get(quality, max(table.values()))
+        own = [table[q] for q in spec.qualities if q != "auto" and q in table]  # what auto may pick
+        tokens = max(own or table.values()) if quality == "auto" else table.get(quality, max(table.values()))
         scale = max(largest_pixels(spec, size) / ESTIMATE_PIXELS, 0.25)
         output = tokens * scale * WORST_CASE_MARGIN * images * max(frames or 1, 1)
         bound = (

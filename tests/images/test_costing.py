@@ -71,3 +71,22 @@ def test_costs_add_up_and_are_exact_only_when_every_part_is() -> None:
     assert add_costs([]) is None
     assert add_costs([Cost(0.1, True), Cost(0.2, True)]) == Cost(pytest.approx(0.3), True)
     assert add_costs([Cost(0.1, True), Cost(0.2, False)]).exact is False
+
+
+def test_the_worst_case_is_an_upper_bound_of_what_a_job_can_be_billed():
+    from bot.images import BUILTIN_MODELS, Usage, worst_case_cost
+
+    dalle3 = BUILTIN_MODELS.get_model("dall-e-3")
+    exact = dalle3.pricing.price("hd", "1792x1024")
+    assert worst_case_cost(dalle3, size="1792x1024", quality="hd", images=3) == pytest.approx(3 * exact)
+
+    v26 = BUILTIN_MODELS.get_model("gpt-image-2.6-flare")
+    high_4k = worst_case_cost(v26, size="3840x2160", quality="high", images=1)
+    assert worst_case_cost(v26, size="auto", quality="auto", images=1) >= high_4k  # auto may pick both
+    assert worst_case_cost(v26, size="1024x1024", quality="low", images=1) < high_4k
+    # twice the table's tokens: a 4K high image billed at the table's count is well inside
+    billed = v26.pricing.cost(Usage(0, 3_337, 3_337, 0, 0), had_input_images=False).usd
+    assert billed < high_4k
+    with_inputs = worst_case_cost(v26, size="1024x1024", quality="low", images=1, input_images=2)
+    assert with_inputs > worst_case_cost(v26, size="1024x1024", quality="low", images=1)
+    assert worst_case_cost(v26, size="1024x1024", quality="low", images=2, ceiling_per_image=5.0) == 10.0
