@@ -370,7 +370,7 @@ class Store:
                 raise QuotaExceeded(before, amount)
             spending = await budgets.status(db, guild_id, now)
             tiered = bool(await quotas.role_limits(db, guild_id))
-            if roles:
+            if roles and tiered:  # for the overview, which has no member list without the members intent
                 await quotas.remember_roles(db, guild_id, user_id, roles)
             self.ledger.foreseeable(guild_id, spending is None and not tiered)
             hold = 0
