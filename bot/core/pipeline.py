@@ -309,6 +309,9 @@ class JobRunner:
                 async with claim.ticket.showing_place(on_queue):  # final before anything replaces it
                     made = await self._generate(job, claim, inputs, holding, file_budget, on_budget_alert)
                 delivered = await self._deliver(job, claim, made, deliver)
+                del made  # posted: the images' bytes go now, not after the settle's database write
+                if holding is not None:
+                    holding.release()
             except BaseException as error:
                 await self._refund_after(error, claim.reservation)
                 raise
