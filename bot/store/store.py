@@ -33,8 +33,7 @@ from typing import Any, Literal, Self
 import aiosqlite
 
 from bot.store import budgets, quotas
-from bot.store import usage as usage_sql
-from bot.store.budgets import Budget, BudgetAlert, BudgetExhausted, BudgetStatus, UnpricedUnderBudget
+from bot.store.budgets import BudgetExhausted, UnpricedUnderBudget
 from bot.store.database import Database
 from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS, Migration
@@ -52,19 +51,12 @@ from bot.store.quotas import (
     check_int,
     check_limit,
 )
-from bot.store.usage import Usage, UsageRow
+from bot.store.records import JobRecords
+from bot.store.settings import ServerSettings
 
 log = logging.getLogger(__name__)
 
 SECRET_BYTES = 32
-
-
-@dataclass(frozen=True)
-class JobRecord:
-    """What a job was reserved with: its server and its recipe's details."""
-
-    guild_id: int
-    details: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -76,37 +68,12 @@ class OwedNotice:
     user_id: int
 
 
-@dataclass(frozen=True)
-class PastJob:
-    """One of a member's jobs, as ``/history`` lists it."""
+class Store(JobRecords, ServerSettings):
+    """Quotas, jobs and secrets in one SQLite database. Build it with ``await Store.open(...)``.
 
-    job_id: int
-    created_at: datetime
-    kind: str
-    model: str | None
-    prompt: str | None
-    images: int  # charged (delivered); 0 for a job that failed or is running
-    state: str
-    result_channel_id: int | None
-    result_message_id: int | None
-
-
-@dataclass(frozen=True)
-class JobCost:
-    usd: float
-    exact: bool
-
-
-def _prompt_of(details: str) -> str | None:
-    try:
-        prompt = json.loads(details).get("prompt")
-    except (ValueError, AttributeError):
-        return None
-    return prompt if isinstance(prompt, str) else None
-
-
-class Store:
-    """Quotas, jobs and secrets in one SQLite database. Build it with ``await Store.open(...)``."""
+    This class holds quotas and reservations; what is kept of each job (cost, details, result,
+    reports, the purge) is ``bot.store.records.JobRecords`` and a server's settings (budget, model
+    rules, log channel) ``bot.store.settings.ServerSettings``, both mixed in on one connection."""
 
     def __init__(self, database: Database, default_policy: QuotaPolicy, owner: str) -> None:
         self._database = database
@@ -587,290 +554,3 @@ class Store:
             )
 
         await self._database.write(run)
-
-    # --- job records (what Redo needs, and what a job cost) ---
-
-    async def record_cost(
-        self,
-        job_id: int,
-        usd: float,
-        *,
-        exact: bool,
-        now: datetime,
-        ceiling: tuple[tuple[str, str, str], int] | None = None,
-    ) -> BudgetAlert | None:
-        """What job ``job_id`` cost upstream (replaces an earlier figure for it): it now counts as
-        spent against the server's budget, in place of its hold. ``ceiling``: ((model, size,
-        quality), images) to raise that cost per image's ceiling with (exact costs only). Returns the
-        budget alert this cost set off, if any (told once per threshold and period)."""
-        check_id("job_id", job_id)
-        if not usd >= 0:  # also refuses NaN
-            raise ValueError(f"cost must be >= 0 (got {usd!r})")
-
-        async def run(db: aiosqlite.Connection) -> BudgetAlert | None:
-            await db.execute(
-                "UPDATE jobs SET cost_usd = ?, cost_exact = ? WHERE id = ?", (usd, int(exact), job_id)
-            )
-            if ceiling is not None and exact and ceiling[1] > 0:
-                await budgets.raise_ceiling(db, ceiling[0], usd / ceiling[1])
-            rows = list(await db.execute_fetchall("SELECT guild_id FROM jobs WHERE id = ?", (job_id,)))
-            spending = await budgets.status(db, rows[0][0], now) if rows else None
-            if spending is None:
-                return None
-            alerts = await budgets.new_alerts(db, spending)
-            return alerts[0] if alerts else None
-
-        return await self._database.write(run)
-
-    async def cost_ceilings(self) -> dict[tuple[str, str, str], float]:
-        """The highest cost per image billed so far, by (model, size, quality)."""
-        return await self._database.read(budgets.ceilings)
-
-    # --- a server's rules on models and options ---
-
-    async def server_rules(self, guild_id: int) -> tuple[frozenset[str], str | None, int | None]:
-        """(denied models, quality ceiling, pixel ceiling) of the server; read once, then cached
-        (this process's changes update it)."""
-        check_id("guild_id", guild_id)
-        cached = self._rules.get(guild_id)
-        if cached is not None:
-            return cached
-
-        async def run(db: aiosqlite.Connection) -> tuple[frozenset[str], str | None, int | None]:
-            denied = await db.execute_fetchall(
-                "SELECT model FROM denied_models WHERE guild_id = ?", (guild_id,)
-            )
-            ceilings = list(
-                await db.execute_fetchall(
-                    "SELECT max_quality, max_pixels FROM option_ceilings WHERE guild_id = ?", (guild_id,)
-                )
-            )
-            quality, pixels = ceilings[0] if ceilings else (None, None)
-            return frozenset(str(model) for (model,) in denied), quality, pixels
-
-        found = await self._database.read(run)
-        self._rules[guild_id] = found
-        return found
-
-    async def set_model_denied(self, guild_id: int, model: str, denied: bool) -> None:
-        check_id("guild_id", guild_id)
-
-        async def run(db: aiosqlite.Connection) -> None:
-            if denied:
-                await db.execute(
-                    "INSERT OR IGNORE INTO denied_models (guild_id, model) VALUES (?, ?)", (guild_id, model)
-                )
-            else:
-                await db.execute(
-                    "DELETE FROM denied_models WHERE guild_id = ? AND model = ?", (guild_id, model)
-                )
-
-        await self._database.write(run)
-        self._rules.pop(guild_id, None)
-
-    async def set_ceilings(self, guild_id: int, *, max_quality: str | None, max_pixels: int | None) -> None:
-        """The server's ceilings on quality and size (None: no ceiling)."""
-        check_id("guild_id", guild_id)
-        if max_pixels is not None:
-            check_int("max_pixels", max_pixels, 1, 100_000_000)
-
-        async def run(db: aiosqlite.Connection) -> None:
-            await db.execute(
-                "INSERT INTO option_ceilings (guild_id, max_quality, max_pixels) VALUES (?, ?, ?) "
-                "ON CONFLICT (guild_id) DO UPDATE SET max_quality = excluded.max_quality, "
-                "max_pixels = excluded.max_pixels",
-                (guild_id, max_quality, max_pixels),
-            )
-
-        await self._database.write(run)
-        self._rules.pop(guild_id, None)
-
-    # --- retention ---
-
-    async def purge(self, *, before: datetime) -> int:
-        """Forget what jobs created before ``before`` were asked with: their prompt and options
-        (details) and their input images. What reports count stays (when, who, model, images,
-        cost). Returns how many jobs were purged."""
-        cutoff = to_micros(before)
-
-        async def run(db: aiosqlite.Connection) -> int:
-            await db.execute(
-                "DELETE FROM job_inputs WHERE job_id IN (SELECT id FROM jobs WHERE created_at < ?)", (cutoff,)
-            )
-            cursor = await db.execute(
-                "UPDATE jobs SET details = '{}' WHERE created_at < ? AND details != '{}' "
-                "AND state IN ('committed', 'refunded')",
-                (cutoff,),
-            )
-            return cursor.rowcount
-
-        return await self._database.write(run)
-
-    # --- a member's history ---
-
-    async def history(self, guild_id: int, user_id: int, *, limit: int = 10) -> list[PastJob]:
-        """The member's most recent jobs in the server, newest first."""
-        check_id("guild_id", guild_id)
-        check_id("user_id", user_id)
-        check_int("limit", limit, 1, 100)
-
-        async def run(db: aiosqlite.Connection) -> list[PastJob]:
-            rows = await db.execute_fetchall(
-                "SELECT id, created_at, kind, model, details, charged, state, result_channel_id, "
-                "result_message_id FROM jobs WHERE guild_id = ? AND user_id = ? "
-                "ORDER BY created_at DESC, id DESC LIMIT ?",
-                (guild_id, user_id, limit),
-            )
-            return [
-                PastJob(
-                    int(job_id),
-                    from_micros(int(created)),
-                    str(kind),
-                    model,
-                    _prompt_of(details),
-                    int(charged),
-                    str(state),
-                    channel,
-                    message,
-                )
-                for job_id, created, kind, model, details, charged, state, channel, message in rows
-            ]
-
-        return await self._database.read(run)
-
-    async def past_job(self, job_id: int) -> tuple[int, int, PastJob] | None:
-        """(server id, owner's user id, the job) of any job, or None."""
-        check_id("job_id", job_id)
-
-        async def run(db: aiosqlite.Connection) -> tuple[int, int, PastJob] | None:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT user_id, guild_id, id, created_at, kind, model, details, charged, state, "
-                    "result_channel_id, result_message_id FROM jobs WHERE id = ?",
-                    (job_id,),
-                )
-            )
-            if not rows:
-                return None
-            user, guild, job, created, kind, model, details, charged, state, channel, message = rows[0]
-            past = PastJob(
-                int(job),
-                from_micros(int(created)),
-                kind,
-                model,
-                _prompt_of(details),
-                int(charged),
-                state,
-                channel,
-                message,
-            )
-            return int(guild), int(user), past
-
-        return await self._database.read(run)
-
-    # --- usage reports ---
-
-    async def usage(self, guild_id: int, *, start: datetime, end: datetime, top: int = 10) -> Usage:
-        """What the server's jobs created in [start, end) made and cost (``bot.store.usage``)."""
-        check_id("guild_id", guild_id)
-        return await self._database.read(
-            lambda db: usage_sql.usage(db, guild_id, as_utc(start), as_utc(end), top=top)
-        )
-
-    async def usage_rows(self, guild_id: int, *, start: datetime, end: datetime) -> list[UsageRow]:
-        """Every job the server created in [start, end), oldest first (the CSV export)."""
-        check_id("guild_id", guild_id)
-        return await self._database.read(
-            lambda db: usage_sql.export_rows(db, guild_id, as_utc(start), as_utc(end))
-        )
-
-    # --- budgets and the log channel ---
-
-    async def set_budget(self, guild_id: int, budget: Budget | None, *, now: datetime) -> BudgetStatus | None:
-        """Set (or, with None, clear) the server's budget; its status now."""
-        check_id("guild_id", guild_id)
-
-        async def run(db: aiosqlite.Connection) -> None:
-            await budgets.set_budget(db, guild_id, budget)
-
-        await self._database.write(run)
-        self.ledger.forget(guild_id)
-        return await self.budget_status(guild_id, now=now)
-
-    async def budget_status(self, guild_id: int, *, now: datetime) -> BudgetStatus | None:
-        check_id("guild_id", guild_id)
-        return await self._database.read(lambda db: budgets.status(db, guild_id, as_utc(now)))
-
-    async def set_log_channel(self, guild_id: int, channel_id: int | None) -> None:
-        check_id("guild_id", guild_id)
-
-        async def run(db: aiosqlite.Connection) -> None:
-            if channel_id is None:
-                await db.execute("DELETE FROM log_channels WHERE guild_id = ?", (guild_id,))
-            else:
-                await db.execute(
-                    "INSERT INTO log_channels (guild_id, channel_id) VALUES (?, ?) "
-                    "ON CONFLICT (guild_id) DO UPDATE SET channel_id = excluded.channel_id",
-                    (guild_id, check_id("channel_id", channel_id)),
-                )
-
-        await self._database.write(run)
-
-    async def log_channel(self, guild_id: int) -> int | None:
-        async def run(db: aiosqlite.Connection) -> int | None:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT channel_id FROM log_channels WHERE guild_id = ?", (guild_id,)
-                )
-            )
-            return int(rows[0][0]) if rows else None
-
-        return await self._database.read(run)
-
-    async def job_cost(self, job_id: int) -> JobCost | None:
-        """The cost recorded for a job; None when there is none (or no such job)."""
-
-        async def run(db: aiosqlite.Connection) -> JobCost | None:
-            rows = list(
-                await db.execute_fetchall("SELECT cost_usd, cost_exact FROM jobs WHERE id = ?", (job_id,))
-            )
-            if not rows or rows[0][0] is None:
-                return None
-            return JobCost(float(rows[0][0]), bool(rows[0][1]))
-
-        return await self._database.read(run)
-
-    async def job_details(self, job_id: int) -> JobRecord | None:
-        """The guild and the details a job was reserved with, or None if there is no such job."""
-
-        async def run(db: aiosqlite.Connection) -> JobRecord | None:
-            rows = list(
-                await db.execute_fetchall("SELECT guild_id, details FROM jobs WHERE id = ?", (job_id,))
-            )
-            return JobRecord(int(rows[0][0]), json.loads(rows[0][1])) if rows else None
-
-        return await self._database.read(run)
-
-    async def save_inputs(self, job_id: int, inputs: list[tuple[str, str, str, bytes]]) -> None:
-        """Keep a job's input files: (role, filename, content_type, data), role 'image' or 'mask'."""
-
-        async def run(db: aiosqlite.Connection) -> None:
-            await db.execute("DELETE FROM job_inputs WHERE job_id = ?", (job_id,))
-            await db.executemany(
-                "INSERT INTO job_inputs (job_id, position, role, filename, content_type, data) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                [(job_id, i, role, name, kind, data) for i, (role, name, kind, data) in enumerate(inputs)],
-            )
-
-        await self._database.write(run)
-
-    async def load_inputs(self, job_id: int) -> list[tuple[str, str, str, bytes]]:
-        async def run(db: aiosqlite.Connection) -> list[tuple[str, str, str, bytes]]:
-            rows = await db.execute_fetchall(
-                "SELECT role, filename, content_type, data FROM job_inputs "
-                "WHERE job_id = ? ORDER BY position",
-                (job_id,),
-            )
-            return [(str(r[0]), str(r[1]), str(r[2]), bytes(r[3])) for r in rows]
-
-        return await self._database.read(run)
