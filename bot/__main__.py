@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import aiohttp
 import discord
 from dotenv import load_dotenv
 
-from bot.config import Config, ConfigError, database_path, load_config
+from bot import logs
+from bot.config import Config, ConfigError, database_path, load_config, misspelled
+from bot.store import SchemaVersionError, StoreError
 from bot.store.database import backup
 
 log = logging.getLogger("bot")
@@ -32,12 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     load_dotenv(Path.cwd() / ".env")  # the folder the operator runs the bot from
     if args[:1] == ["backup"]:
         return backup_command(args[1:])
+    for name, meant in misspelled():
+        print(
+            f"Warning: {name} is set but the bot reads no such variable; did you mean {meant}?",
+            file=sys.stderr,
+        )
     try:
         config = load_config(require_token=True)
     except ConfigError as error:
-        print(f"Configuration error: {error}. See README.md › Configuration.", file=sys.stderr)
+        problems = getattr(error, "problems", [error])
+        for number, problem in enumerate(problems, 1):
+            see = " See README.md › Configuration." if number == len(problems) else ""
+            print(f"Configuration error: {problem}.{see}", file=sys.stderr)
         return 2
-    discord.utils.setup_logging(level=logging.INFO)
+    logs.configure(config.log_level, config.log_format)
     try:
         asyncio.run(_run(config))
     except Exception as error:
@@ -67,8 +78,24 @@ def backup_command(args: list[str]) -> int:
     return 0
 
 
+class DatabaseUnusable(Exception):
+    """The database file couldn't be opened or created (a folder, a permission, a newer schema)."""
+
+    def __init__(self, path: str, reason: BaseException) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
 def start_failure_text(error: BaseException) -> str | None:
-    """One line for the ways connecting to Discord fails that an operator can fix; None for bugs."""
+    """One line for the ways starting fails that an operator can fix; None for bugs."""
+    if isinstance(error, DatabaseUnusable):
+        if isinstance(error.reason, SchemaVersionError):
+            return f"Can't use the database at {error.path}: {error.reason}."
+        return (
+            f"Can't use the database at {error.path} ({error.reason}). Check that its folder exists or can "
+            "be created and that this user may write there, or point DATABASE_URL elsewhere."
+        )
     if isinstance(error, discord.PrivilegedIntentsRequired):
         return INTENT_HELP
     if isinstance(error, discord.LoginFailure):
@@ -81,7 +108,10 @@ def start_failure_text(error: BaseException) -> str | None:
 async def _run(config: Config) -> None:
     from bot.app import create_bot  # imported late: the configuration check above stays fast
 
-    bot = await create_bot(config)
+    try:
+        bot = await create_bot(config)
+    except (OSError, sqlite3.Error, StoreError) as error:  # the services open the database first
+        raise DatabaseUnusable(config.database_path, error) from error
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

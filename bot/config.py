@@ -1,14 +1,17 @@
 """Configuration from the environment: one place that reads, validates and documents every variable.
 
-A missing or malformed value raises ``ConfigError`` naming the variable and what it must be, so
-``python -m bot`` can stop with one clear line. Secrets are kept out of ``repr``.
+A missing or malformed value raises ``ConfigError`` naming the variable and what it must be (with
+several, ``ConfigProblems`` holding each), so ``python -m bot`` can stop with one clear line per
+problem. Secrets are kept out of ``repr``.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import urlparse
 
 from bot.images import BUILTIN_MODELS, DEFAULT_MODEL, ModelCatalogue
@@ -20,9 +23,12 @@ OPENAI_HOST = "api.openai.com"
 DEFAULT_DATABASE_URL = "sqlite:///data/bot.db"
 DEFAULT_AZURE_API_VERSION = "2025-04-01-preview"
 API_TYPES = ("openai", "azure")
+LOG_LEVELS = ("debug", "info", "warning", "error")
 # Responses held at once: a four-image 1536x1024 answer is ~18 MB of base64 while it is read and
 # parsed, and its images ~13 MB until delivered (photo-like PNGs of ~3.3 MB each).
 DEFAULT_MAX_INFLIGHT_MB = 64
+
+T = TypeVar("T")
 
 VARIABLES = (
     "DISCORD_TOKEN",
@@ -45,6 +51,8 @@ VARIABLES = (
     "MAX_JOBS_PER_USER",
     "SHUTDOWN_GRACE_SECONDS",
     "JOB_RETENTION_DAYS",
+    "LOG_LEVEL",
+    "LOG_FORMAT",
     "MESSAGE_CONTENT_INTENT",
     "DEV_GUILD_ID",
 )
@@ -58,6 +66,15 @@ class ConfigError(Exception):
         super().__init__(f"{variable} {problem}")
         self.variable = variable
         self.problem = problem
+
+
+class ConfigProblems(ConfigError):
+    """Several variables are missing or malformed: ``problems`` holds each."""
+
+    def __init__(self, problems: list[ConfigError]) -> None:
+        super().__init__(problems[0].variable, problems[0].problem)
+        self.problems = problems
+        self.args = ("; ".join(str(problem) for problem in problems),)
 
 
 @dataclass(frozen=True)
@@ -86,6 +103,8 @@ class Config:
     max_jobs_per_user: int = 2
     shutdown_grace: float = 60.0
     job_retention_days: int = 30  # prompts, options and input images of older jobs are purged
+    log_level: str = "info"
+    log_format: str = "text"
     message_content_intent: bool = True
     dev_guild_id: int | None = None
 
@@ -110,68 +129,107 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
         value = value.strip()
         return value or None
 
-    token = get("DISCORD_TOKEN")
-    if require_token and token is None:
-        raise ConfigError(
-            "DISCORD_TOKEN", "is not set: put your bot token (Developer Portal › your app › Bot) in .env"
-        )
-    api_key = get("OPENAI_API_KEY")
-    if api_key is None:
-        raise ConfigError("OPENAI_API_KEY", "is not set: put your OpenAI (or gateway) API key in .env")
+    problems: list[ConfigError] = []
 
-    api_type = _choice(get("OPENAI_API_TYPE"), "OPENAI_API_TYPE", default="openai", choices=API_TYPES)
+    def take(compute: Callable[[], T], fallback: T) -> T:
+        """``compute()``, or ``fallback`` with its problem kept: every problem is told in one run."""
+        try:
+            return compute()
+        except ConfigError as problem:
+            problems.append(problem)
+            return fallback
+
+    def required(name: str, how: str) -> str | None:
+        value = get(name)
+        if value is None:
+            problems.append(ConfigError(name, f"is not set: {how}"))
+        return value
+
+    token = get("DISCORD_TOKEN")
+    if require_token:
+        token = required("DISCORD_TOKEN", "put your bot token (Developer Portal › your app › Bot) in .env")
+    api_key = required("OPENAI_API_KEY", "put your OpenAI (or gateway) API key in .env")
+    api_type = take(
+        lambda: _choice(get("OPENAI_API_TYPE"), "OPENAI_API_TYPE", default="openai", choices=API_TYPES),
+        "openai",
+    )
     base_url = get("OPENAI_BASE_URL")
     if api_type == "azure" and base_url is None:
-        raise ConfigError(
-            "OPENAI_BASE_URL",
-            "is not set: with OPENAI_API_TYPE=azure it is https://<resource>.openai.azure.com",
-        )
+        required("OPENAI_BASE_URL", "with OPENAI_API_TYPE=azure it is https://<resource>.openai.azure.com")
     models_file = get("MODELS_FILE")
-    models = _models(models_file)
-    image_model = _model(get("IMAGE_MODEL") or DEFAULT_MODEL, "IMAGE_MODEL", models)
-    return Config(
+    models = take(lambda: _models(models_file), BUILTIN_MODELS)
+    image_model = take(
+        lambda: _model(get("IMAGE_MODEL") or DEFAULT_MODEL, "IMAGE_MODEL", models), DEFAULT_MODEL
+    )
+
+    def number(name: str, default: int, low: int, high: int) -> int:
+        return take(lambda: _int(get(name), name, default=default, low=low, high=high), default)
+
+    config = Config(
         discord_token=token,
-        openai_api_key=api_key,
-        openai_base_url=_base_url(base_url or DEFAULT_BASE_URL),
+        openai_api_key=api_key or "",
+        openai_base_url=take(lambda: _base_url(base_url or DEFAULT_BASE_URL), DEFAULT_BASE_URL),
         openai_api_type=api_type,
         azure_api_version=get("AZURE_API_VERSION") or DEFAULT_AZURE_API_VERSION,
         image_model=image_model,
-        vary_model=_model(get("VARY_MODEL") or image_model, "VARY_MODEL", models),
+        vary_model=take(lambda: _model(get("VARY_MODEL") or image_model, "VARY_MODEL", models), image_model),
         models=models,
         models_file=models_file,
-        database_path=_database_path(get("DATABASE_URL") or DEFAULT_DATABASE_URL),
-        default_quota=_int(get("DEFAULT_QUOTA"), "DEFAULT_QUOTA", default=25, low=0, high=1_000_000),
-        quota_period=validate_period(
-            _choice(get("QUOTA_PERIOD"), "QUOTA_PERIOD", default="day", choices=PERIODS)
+        database_path=take(
+            lambda: _database_path(get("DATABASE_URL") or DEFAULT_DATABASE_URL), "data/bot.db"
         ),
-        openai_max_retries=_int(get("OPENAI_MAX_RETRIES"), "OPENAI_MAX_RETRIES", default=2, low=0, high=10),
-        openai_timeout=_int(get("OPENAI_TIMEOUT"), "OPENAI_TIMEOUT", default=300, low=1, high=3600),
-        openai_images_per_minute=_int(
-            get("OPENAI_IMAGES_PER_MINUTE"), "OPENAI_IMAGES_PER_MINUTE", default=50, low=1, high=100_000
+        default_quota=number("DEFAULT_QUOTA", 25, 0, 1_000_000),
+        quota_period=take(
+            lambda: validate_period(
+                _choice(get("QUOTA_PERIOD"), "QUOTA_PERIOD", default="day", choices=PERIODS)
+            ),
+            "day",
         ),
-        openai_max_concurrency=_optional_int(
-            get("OPENAI_MAX_CONCURRENCY"), "OPENAI_MAX_CONCURRENCY", low=1, high=100_000
+        openai_max_retries=number("OPENAI_MAX_RETRIES", 2, 0, 10),
+        openai_timeout=number("OPENAI_TIMEOUT", 300, 1, 3600),
+        openai_images_per_minute=number("OPENAI_IMAGES_PER_MINUTE", 50, 1, 100_000),
+        openai_max_concurrency=take(
+            lambda: _optional_int(
+                get("OPENAI_MAX_CONCURRENCY"), "OPENAI_MAX_CONCURRENCY", low=1, high=100_000
+            ),
+            None,
         ),
-        openai_max_inflight_mb=_int(
-            get("OPENAI_MAX_INFLIGHT_MB"),
-            "OPENAI_MAX_INFLIGHT_MB",
-            default=DEFAULT_MAX_INFLIGHT_MB,
-            low=16,
-            high=65_536,
+        openai_max_inflight_mb=number("OPENAI_MAX_INFLIGHT_MB", DEFAULT_MAX_INFLIGHT_MB, 16, 65_536),
+        openai_rate_window=number("OPENAI_RATE_WINDOW_SECONDS", 60, 1, 3600),
+        max_jobs_per_user=number("MAX_JOBS_PER_USER", 2, 1, 100),
+        shutdown_grace=number("SHUTDOWN_GRACE_SECONDS", 60, 0, 3600),
+        job_retention_days=number("JOB_RETENTION_DAYS", 30, 1, 3650),
+        log_level=take(
+            lambda: _choice(get("LOG_LEVEL"), "LOG_LEVEL", default="info", choices=LOG_LEVELS), "info"
         ),
-        openai_rate_window=_int(
-            get("OPENAI_RATE_WINDOW_SECONDS"), "OPENAI_RATE_WINDOW_SECONDS", default=60, low=1, high=3600
+        log_format=take(
+            lambda: _choice(get("LOG_FORMAT"), "LOG_FORMAT", default="text", choices=("text", "json")), "text"
         ),
-        max_jobs_per_user=_int(get("MAX_JOBS_PER_USER"), "MAX_JOBS_PER_USER", default=2, low=1, high=100),
-        shutdown_grace=_int(
-            get("SHUTDOWN_GRACE_SECONDS"), "SHUTDOWN_GRACE_SECONDS", default=60, low=0, high=3600
+        message_content_intent=take(
+            lambda: _bool(get("MESSAGE_CONTENT_INTENT"), "MESSAGE_CONTENT_INTENT", default=True), True
         ),
-        job_retention_days=_int(
-            get("JOB_RETENTION_DAYS"), "JOB_RETENTION_DAYS", default=30, low=1, high=3650
-        ),
-        message_content_intent=_bool(get("MESSAGE_CONTENT_INTENT"), "MESSAGE_CONTENT_INTENT", default=True),
-        dev_guild_id=_snowflake(get("DEV_GUILD_ID"), "DEV_GUILD_ID"),
+        dev_guild_id=take(lambda: _snowflake(get("DEV_GUILD_ID"), "DEV_GUILD_ID"), None),
     )
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ConfigProblems(problems)
+    return config
+
+
+def misspelled(environ: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """(name set, the variable it most likely means) for variables that look like the bot's but
+    aren't (``DEFAULT_QOUTA``): a typo would otherwise be silently ignored."""
+    env = os.environ if environ is None else environ
+    known = set(VARIABLES)
+    found = []
+    for name in sorted(env):
+        if name in known or not name.isupper():
+            continue
+        close = difflib.get_close_matches(name, VARIABLES, n=1, cutoff=0.85)
+        if close:
+            found.append((name, close[0]))
+    return found
 
 
 def _models(path: str | None) -> ModelCatalogue:

@@ -216,7 +216,7 @@ def test_secrets_stay_out_of_the_config_repr():
 def test_every_variable_read_is_listed_and_documented():
     import bot.config as config_module
 
-    read = set(re.findall(r'get\("([A-Z_]+)"\)', inspect.getsource(config_module)))
+    read = set(re.findall(r'(?:get|number|required)\("([A-Z_]+)"', inspect.getsource(config_module)))
     assert read == set(VARIABLES)
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     example = (REPO / ".env.example").read_text(encoding="utf-8")
@@ -261,3 +261,64 @@ def test_backup_says_what_is_wrong(tmp_path):
     assert "Usage: python -m bot backup PATH" in run_backup(tmp_path).stderr
     missing = run_backup(tmp_path, "copy.db", DATABASE_URL="sqlite:///nowhere/bot.db")
     assert missing.returncode == 1 and "there is no database at nowhere/bot.db" in missing.stderr
+
+
+def test_every_configuration_problem_is_told_in_one_run(tmp_path):
+    result = run_bot(tmp_path, DISCORD_TOKEN="token-not-real", DEFAULT_QUOTA="lots", QUOTA_PERIOD="year")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith("Configuration error:")]
+    assert len(lines) == 3
+    assert any("OPENAI_API_KEY is not set" in line for line in lines)
+    assert any(line.startswith("Configuration error: DEFAULT_QUOTA") for line in lines)
+    assert any(line.startswith("Configuration error: QUOTA_PERIOD") for line in lines)
+    assert "Traceback" not in result.stderr
+
+
+def test_a_misspelled_variable_is_pointed_out(tmp_path):
+    result = run_bot(tmp_path, DEFAULT_QOUTA="5", OPENAI_API_KEY="x")
+    assert (
+        "Warning: DEFAULT_QOUTA is set but the bot reads no such variable; did you mean DEFAULT_QUOTA?"
+        in (result.stderr)
+    )
+    assert "PATH" not in result.stderr.split("Warning:")[1].split("\n")[0].replace("DEFAULT_QOUTA", "")
+
+
+def test_a_database_path_that_cannot_be_created_is_named_as_such(tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    result = run_bot(
+        tmp_path, DISCORD_TOKEN="token-not-real", OPENAI_API_KEY="x", DATABASE_URL="sqlite:///afile/bot.db"
+    )
+    assert result.returncode == 1
+    assert "Can't use the database at afile/bot.db" in result.stderr
+    assert "internet" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_logs_are_plain_off_a_terminal_and_json_when_asked(capsys):
+    import json
+    import logging
+
+    from bot import logs
+
+    root = logging.getLogger()
+    before = list(root.handlers)
+    try:
+        logs.configure("info", "text")
+        logging.getLogger("bot.test").info("hello %s", "there")
+        plain = capsys.readouterr().err
+        assert "INFO     bot.test: hello there" in plain and "\x1b[" not in plain
+        for handler in root.handlers[len(before) :]:
+            root.removeHandler(handler)
+        logs.configure("warning", "json")
+        logging.getLogger("bot.test").info("not shown")
+        logging.getLogger("bot.test").warning("shown")
+        [line] = capsys.readouterr().err.splitlines()
+        assert json.loads(line) | {"time": ""} == {
+            "time": "",
+            "level": "WARNING",
+            "logger": "bot.test",
+            "message": "shown",
+        }
+    finally:
+        for handler in root.handlers[len(before) :]:
+            root.removeHandler(handler)
+        root.setLevel(logging.WARNING)
