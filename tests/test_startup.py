@@ -322,3 +322,13 @@ def test_logs_are_plain_off_a_terminal_and_json_when_asked(capsys):
         for handler in root.handlers[len(before) :]:
             root.removeHandler(handler)
         root.setLevel(logging.WARNING)
+
+
+def test_a_database_from_a_newer_version_is_one_line(tmp_path):
+    (tmp_path / "data").mkdir()
+    with sqlite3.connect(tmp_path / "data" / "bot.db") as db:
+        db.execute("PRAGMA user_version = 99")
+    result = run_bot(tmp_path, DISCORD_TOKEN="token-not-real", OPENAI_API_KEY="x")
+    assert result.returncode == 1
+    [line] = [line for line in result.stderr.splitlines() if line.strip()]
+    assert line.startswith("Can't use the database at data/bot.db: the database schema is version 99")

@@ -49,6 +49,24 @@ class Services:
             await self.store.close()
 
 
+#: what the bot needs in a channel, as the README's invite step lists them (117824)
+INVITE_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    embed_links=True,
+    attach_files=True,
+    read_message_history=True,
+    add_reactions=True,
+)
+
+
+def invite_url(application_id: int) -> str:
+    """The link that adds the bot to a server with exactly the permissions it needs."""
+    return discord.utils.oauth_url(
+        application_id, permissions=INVITE_PERMISSIONS, scopes=("bot", "applications.commands")
+    )
+
+
 class CommandTree(app_commands.CommandTree):
     async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         await report_error(interaction, error)
@@ -131,7 +149,15 @@ class ImageBot(commands.Bot):
         )
 
     async def on_ready(self) -> None:
-        """Tell the owners of jobs a crash or restart cut off that nothing was charged (once)."""
+        """Say who the bot is and how to invite it; tell the owners of jobs a crash or restart cut
+        off that nothing was charged (once)."""
+        if self.user is not None and self.application_id is not None:
+            log.info(
+                "ready as %s in %d server(s); invite: %s",
+                self.user,
+                len(self.guilds),
+                invite_url(self.application_id),
+            )
         interrupted, self._interrupted = self._interrupted, []
         for (channel_id, user_id), count in Counter(interrupted).items():
             channel = self.get_channel(channel_id) if channel_id else None

@@ -49,3 +49,18 @@ async def test_closing_the_bot_closes_its_http_session_and_database(world):
     assert session.closed
     with pytest.raises(Exception, match="closed"):
         await bot.services.store.status(world.guild.id, world.alice.id, now=discord.utils.utcnow())
+
+
+async def test_the_bot_logs_who_it_is_and_its_invite_link_when_ready(world, caplog):
+    import logging
+
+    from bot.ui.client import INVITE_PERMISSIONS
+
+    caplog.set_level(logging.INFO, logger="bot")
+    await world.bot.on_ready()
+
+    [line] = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ready as")]
+    assert f"in {len(world.bot.guilds)} server(s)" in line
+    assert f"client_id={world.bot.application_id}" in line and "permissions=117824" in line
+    assert "scope=bot+applications.commands" in line
+    assert INVITE_PERMISSIONS.value == 117824  # the README's integer
