@@ -24,7 +24,7 @@ COPY bot ./bot
 COPY cogs ./cogs
 RUN pip install . && mkdir -p /app/data && chown bot:bot /app/data
 
-USER bot
+USER 10001
 VOLUME ["/app/data"]
 ENV DATABASE_URL=sqlite:////app/data/bot.db
 CMD ["python", "-m", "bot"]
