@@ -545,6 +545,12 @@ class Store(JobRecords, ServerSettings):
 
         return await self._database.read(run)
 
+    async def delete_meta(self, name: str) -> None:
+        async def run(db: aiosqlite.Connection) -> None:
+            await db.execute("DELETE FROM meta WHERE name = ?", (name,))
+
+        await self._database.write(run)
+
     async def set_meta(self, name: str, value: str) -> None:
         async def run(db: aiosqlite.Connection) -> None:
             await db.execute(

@@ -130,12 +130,18 @@ class ImageBot(commands.Bot):
         """Sync slash commands, but only when they changed: Discord rate-limits syncs.
 
         With DEV_GUILD_ID the commands go to that server (instant); otherwise globally (Discord
-        may take up to an hour to show new global commands).
+        may take up to an hour to show new global commands), and a development server's copy from
+        an earlier run is removed, so its members don't see every command twice.
         """
+        store = self.services.store
         dev_guild_id = self.services.config.dev_guild_id
         guild = discord.Object(dev_guild_id) if dev_guild_id else None
+        marker = f"commands:dev-server:{self.application_id}"
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
+            await store.set_meta(marker, str(guild.id))
+        else:
+            await self._clear_development_copy(marker)
         payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         scope = f"commands:{guild.id if guild else 'global'}:{self.application_id}"
@@ -147,6 +153,17 @@ class ImageBot(commands.Bot):
         log.info(
             "synced %d slash command(s) %s", len(synced), f"to server {guild.id}" if guild else "globally"
         )
+
+    async def _clear_development_copy(self, marker: str) -> None:
+        earlier = await self.services.store.get_meta(marker)
+        if earlier is None:
+            return
+        server = discord.Object(int(earlier))
+        self.tree.clear_commands(guild=server)
+        await self.tree.sync(guild=server)
+        await self.services.store.set_meta(f"commands:{earlier}:{self.application_id}", "")
+        await self.services.store.delete_meta(marker)
+        log.info("removed the development server %s's copy of the commands", earlier)
 
     async def on_ready(self) -> None:
         """Say who the bot is and how to invite it; tell the owners of jobs a crash or restart cut

@@ -64,3 +64,21 @@ async def test_the_bot_logs_who_it_is_and_its_invite_link_when_ready(world, capl
     assert f"client_id={world.bot.application_id}" in line and "permissions=117824" in line
     assert "scope=bot+applications.commands" in line
     assert INVITE_PERMISSIONS.value == 117824  # the README's integer
+
+
+async def test_leaving_development_mode_removes_the_development_servers_copy(world, make_bot, bot_env):
+    guild_path = f"/guilds/{world.guild.id}/commands"
+
+    def guild_syncs():
+        return [r for r in world.env.http_requests if r.method == "PUT" and r.path.endswith(guild_path)]
+
+    bot_env["DEV_GUILD_ID"] = str(world.guild.id)
+    await world.env.restart_bot(await make_bot())
+    assert len(guild_syncs()) == 1 and guild_syncs()[-1].json  # the commands, copied to the server
+
+    bot_env["DEV_GUILD_ID"] = ""  # unset (empty counts as not set)
+    await world.env.restart_bot(await make_bot())
+    assert len(guild_syncs()) == 2 and guild_syncs()[-1].json == []  # the copy removed
+
+    await world.env.restart_bot(await make_bot())
+    assert len(guild_syncs()) == 2  # once is enough
