@@ -230,6 +230,29 @@ async def role_limits(db: aiosqlite.Connection, guild_id: int) -> dict[int, int]
     }
 
 
+def _upsert(table: str, column: str) -> tuple[str, str]:
+    return (
+        f"DELETE FROM {table} WHERE guild_id = ? AND {column} = ?",  # noqa: S608 (names, not input)
+        f"INSERT INTO {table} (guild_id, {column}, quota_limit) VALUES (?, ?, ?) "  # noqa: S608
+        f"ON CONFLICT (guild_id, {column}) DO UPDATE SET quota_limit = excluded.quota_limit",
+    )
+
+
+#: (delete, upsert) statements for the limits set for one member or one role
+_LIMIT_SQL = {"user": _upsert("user_limits", "user_id"), "role": _upsert("role_limits", "role_id")}
+
+
+async def set_limit(
+    db: aiosqlite.Connection, whom: Literal["user", "role"], guild_id: int, key: int, limit: int | None
+) -> None:
+    """Set (or with None remove) the limit of one member or one role of the server."""
+    delete, upsert = _LIMIT_SQL[whom]
+    if limit is None:
+        await db.execute(delete, (guild_id, key))
+    else:
+        await db.execute(upsert, (guild_id, key, limit))
+
+
 async def remembered_roles(
     db: aiosqlite.Connection, guild_id: int, user_id: int | None = None
 ) -> dict[int, Collection[int]]:
@@ -257,11 +280,12 @@ async def statuses(
     now: datetime,
     user_id: int | None = None,
     roles: Mapping[int, Collection[int]] | None = None,
+    tiers: Mapping[int, int] | None = None,
 ) -> dict[int, QuotaStatus]:
     """Quota status of ``user_id`` (always present in the result), or of every user of the guild
     who has usage, reservations or grants this period or a limit override. ``roles``: the role ids
     of the members whose role limits count (a member not in it is judged without roles)."""
-    everyone, found = await snapshot(db, guild_id, default, now, user_id, roles)
+    everyone, found = await snapshot(db, guild_id, default, now, user_id, roles, tiers)
     if user_id is not None and user_id not in found:
         found[user_id] = replace(everyone, user_id=user_id)
     return found
@@ -274,18 +298,20 @@ async def snapshot(
     now: datetime,
     user_id: int | None = None,
     roles: Mapping[int, Collection[int]] | None = None,
+    tiers: Mapping[int, int] | None = None,
 ) -> tuple[QuotaStatus, dict[int, QuotaStatus]]:
     """The status of a member with nothing recorded this period (``user_id`` 0, no roles), and of
     every member (or just ``user_id``) with usage, reservations, grants or an override, or whose
-    roles are given."""
+    roles are given. ``tiers``: the server's role limits, when the caller has read them already."""
     ctx = await _context(db, guild_id, default, now)
     params = {"guild": guild_id, "start": to_micros(ctx.start), "user": user_id}
     usage = {uid: (int(used), int(held)) for uid, used, held in await db.execute_fetchall(_USAGE_SQL, params)}
     grants = {uid: int(total) for uid, total in await db.execute_fetchall(_GRANTS_SQL, params)}
     overrides = {uid: int(lim) for uid, lim in await db.execute_fetchall(_OVERRIDES_SQL, params)}
-    tiers = await role_limits(db, guild_id)
+    if tiers is None:
+        tiers = await role_limits(db, guild_id)
     member_roles: dict[int, Collection[int]] = {}
-    if tiers:  # members' roles as last seen, unless given now
+    if tiers and (user_id is None or user_id not in (roles or {})):  # roles as last seen, unless given now
         member_roles = await remembered_roles(db, guild_id, user_id)
     member_roles |= {uid: ids for uid, ids in (roles or {}).items() if user_id is None or uid == user_id}
     everyone = _make_status(guild_id, 0, ctx, override=None, granted=0, used=0, reserved=0)
@@ -313,8 +339,9 @@ async def status(
     default: QuotaPolicy,
     now: datetime,
     roles: Collection[int] = (),
+    tiers: Mapping[int, int] | None = None,
 ) -> QuotaStatus:
-    return (await statuses(db, guild_id, default, now, user_id, {user_id: roles}))[user_id]
+    return (await statuses(db, guild_id, default, now, user_id, {user_id: roles}, tiers))[user_id]
 
 
 async def job_row(db: aiosqlite.Connection, job_id: int) -> tuple[int, int, int, str, int, int] | None:

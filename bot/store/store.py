@@ -159,16 +159,7 @@ class Store(JobRecords, ServerSettings):
             check_limit(limit)
 
         async def run(db: aiosqlite.Connection) -> None:
-            if limit is None:
-                await db.execute(
-                    "DELETE FROM user_limits WHERE guild_id = ? AND user_id = ?", (guild_id, user_id)
-                )
-            else:
-                await db.execute(
-                    "INSERT INTO user_limits (guild_id, user_id, quota_limit) VALUES (?, ?, ?) "
-                    "ON CONFLICT (guild_id, user_id) DO UPDATE SET quota_limit = excluded.quota_limit",
-                    (guild_id, user_id, limit),
-                )
+            await quotas.set_limit(db, "user", guild_id, user_id, limit)
 
         try:
             await self._database.write(run)
@@ -234,16 +225,7 @@ class Store(JobRecords, ServerSettings):
             check_limit(limit)
 
         async def run(db: aiosqlite.Connection) -> None:
-            if limit is None:
-                await db.execute(
-                    "DELETE FROM role_limits WHERE guild_id = ? AND role_id = ?", (guild_id, role_id)
-                )
-            else:
-                await db.execute(
-                    "INSERT INTO role_limits (guild_id, role_id, quota_limit) VALUES (?, ?, ?) "
-                    "ON CONFLICT (guild_id, role_id) DO UPDATE SET quota_limit = excluded.quota_limit",
-                    (guild_id, role_id, limit),
-                )
+            await quotas.set_limit(db, "role", guild_id, role_id, limit)
 
         await self._database.write(run)
         self.ledger.forget(guild_id)
@@ -325,18 +307,19 @@ class Store(JobRecords, ServerSettings):
         model = str((details or {}).get("model", kind))
 
         async def run(db: aiosqlite.Connection) -> Reservation:
+            tiers = await quotas.role_limits(db, guild_id)  # read once for the whole reservation
             if self.ledger.knows(guild_id, now):
-                before = await quotas.status(db, guild_id, user_id, self._default, now, roles)
+                before = await quotas.status(db, guild_id, user_id, self._default, now, roles, tiers)
             else:  # the whole server in one read, so the next members' commands are foreseen
                 everyone, found = await quotas.snapshot(
-                    db, guild_id, self._default, now, roles={user_id: roles}
+                    db, guild_id, self._default, now, roles={user_id: roles}, tiers=tiers
                 )
                 self.ledger.load(everyone, found)  # read before this write: true whatever it becomes
                 before = found[user_id]
             if amount > before.remaining:
                 raise QuotaExceeded(before, amount)
             spending = await budgets.status(db, guild_id, now)
-            tiered = bool(await quotas.role_limits(db, guild_id))
+            tiered = bool(tiers)
             if roles and tiered:  # for the overview, which has no member list without the members intent
                 await quotas.remember_roles(db, guild_id, user_id, roles)
             self.ledger.foreseeable(guild_id, spending is None and not tiered)
