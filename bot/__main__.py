@@ -19,7 +19,7 @@ from dotenv import load_dotenv
 from bot import logs
 from bot.config import Config, ConfigError, database_path, load_config, misspelled
 from bot.store import SchemaVersionError, StoreError
-from bot.store.database import backup
+from bot.store.sqlite import backup
 
 log = logging.getLogger("bot")
 

@@ -17,6 +17,7 @@ import pytest_asyncio
 from bot.app import create_bot
 from bot.config import VARIABLES
 from bot.ui.client import ImageBot
+from tests import postgres
 from tests.fakeapi import FakeImagesAPI
 from tests.helpers import is_expected
 
@@ -46,6 +47,23 @@ def api(fake_api: FakeImagesAPI) -> Iterator[FakeImagesAPI]:
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "bot.db"
+
+
+@pytest_asyncio.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A PostgreSQL URL on an empty schema of its own (see tests/postgres.py)."""
+    async with postgres.fresh_schema() as url:
+        yield url
+
+
+@pytest_asyncio.fixture(params=["sqlite", "postgresql"])
+async def database(request: pytest.FixtureRequest, db_path: Path) -> AsyncIterator[str]:
+    """Where a store lives, once per engine: the contract tests run on both."""
+    if request.param == "sqlite":
+        yield str(db_path)
+        return
+    async with postgres.fresh_schema() as url:
+        yield url
 
 
 @pytest.fixture

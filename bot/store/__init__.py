@@ -1,4 +1,4 @@
-"""Persistent state in SQLite: quotas, jobs (reservations), server settings and secrets.
+"""Persistent state in SQLite or PostgreSQL: quotas, jobs (reservations), server settings and secrets.
 
 No discord import here: ids are plain ints and every time-dependent call takes ``now``.
 """

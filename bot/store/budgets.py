@@ -19,9 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
 from bot.errors import UserInputError
+from bot.store.database import Connection
 from bot.store.periods import Period, period_end, period_start, to_micros, validate_period
 
 __all__ = [
@@ -104,7 +103,7 @@ class UnpricedUnderBudget(UserInputError):
         self.model = model
 
 
-async def budget(db: aiosqlite.Connection, guild_id: int) -> Budget | None:
+async def budget(db: Connection, guild_id: int) -> Budget | None:
     rows = list(
         await db.execute_fetchall("SELECT amount_micros, period FROM budgets WHERE guild_id = ?", (guild_id,))
     )
@@ -112,14 +111,14 @@ async def budget(db: aiosqlite.Connection, guild_id: int) -> Budget | None:
 
 
 _SPENT_SQL = """
-SELECT COALESCE(SUM(CASE WHEN cost_usd IS NOT NULL THEN CAST(ROUND(cost_usd * 1000000) AS INTEGER) END), 0),
+SELECT COALESCE(SUM(CASE WHEN cost_usd IS NOT NULL THEN CAST(ROUND(cost_usd * 1000000) AS BIGINT) END), 0),
        COALESCE(SUM(CASE WHEN cost_usd IS NULL AND state NOT IN ('committed', 'refunded')
                          THEN hold_micros END), 0)
 FROM jobs WHERE guild_id = ? AND created_at >= ?
 """
 
 
-async def status(db: aiosqlite.Connection, guild_id: int, now: datetime) -> BudgetStatus | None:
+async def status(db: Connection, guild_id: int, now: datetime) -> BudgetStatus | None:
     """The server's budget and what its jobs spent and hold this period; None: no budget."""
     found = await budget(db, guild_id)
     if found is None:
@@ -137,7 +136,7 @@ async def status(db: aiosqlite.Connection, guild_id: int, now: datetime) -> Budg
     )
 
 
-async def set_budget(db: aiosqlite.Connection, guild_id: int, new: Budget | None) -> None:
+async def set_budget(db: Connection, guild_id: int, new: Budget | None) -> None:
     if new is None:
         await db.execute("DELETE FROM budgets WHERE guild_id = ?", (guild_id,))
         return
@@ -149,30 +148,33 @@ async def set_budget(db: aiosqlite.Connection, guild_id: int, new: Budget | None
     )
 
 
-async def new_alerts(db: aiosqlite.Connection, current: BudgetStatus) -> list[BudgetAlert]:
+async def new_alerts(db: Connection, current: BudgetStatus) -> list[BudgetAlert]:
     """The alert thresholds ``current`` has reached that weren't told yet this period (now marked told)."""
     alerts = []
     for percent in ALERT_PERCENTS:
         if current.spent_percent < percent:
             break
-        cursor = await db.execute(
-            "INSERT OR IGNORE INTO budget_alerts (guild_id, period_start, percent) VALUES (?, ?, ?)",
+        inserted = await db.execute(
+            "INSERT INTO budget_alerts (guild_id, period_start, percent) VALUES (?, ?, ?) "
+            "ON CONFLICT DO NOTHING",
             (current.guild_id, to_micros(current.period_start), percent),
         )
-        if cursor.rowcount:
+        if inserted:
             alerts.append(BudgetAlert(current, percent))
     return alerts[-1:]  # a jump past several thresholds is one line: the highest
 
 
-async def raise_ceiling(db: aiosqlite.Connection, key: tuple[str, str, str], usd_per_image: float) -> None:
+async def raise_ceiling(db: Connection, key: tuple[str, str, str], usd_per_image: float) -> None:
     """Remember ``usd_per_image`` for (model, size, quality) if it is the highest billed so far."""
     await db.execute(
         "INSERT INTO cost_ceilings (model, size, quality, usd_micros) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (model, size, quality) DO UPDATE SET usd_micros = MAX(usd_micros, excluded.usd_micros)",
+        "ON CONFLICT (model, size, quality) DO UPDATE SET usd_micros = "
+        "CASE WHEN excluded.usd_micros > cost_ceilings.usd_micros "
+        "THEN excluded.usd_micros ELSE cost_ceilings.usd_micros END",
         (*key, to_micro_usd(usd_per_image)),
     )
 
 
-async def ceilings(db: aiosqlite.Connection) -> dict[tuple[str, str, str], float]:
+async def ceilings(db: Connection) -> dict[tuple[str, str, str], float]:
     rows = await db.execute_fetchall("SELECT model, size, quality, usd_micros FROM cost_ceilings")
     return {(model, size, quality): from_micro_usd(micros) for model, size, quality, micros in rows}

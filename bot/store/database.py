@@ -1,10 +1,16 @@
-"""The SQLite connection: opening, pragmas, migrations and serialised transactions.
+"""What the store's SQL runs on, whichever engine holds the data.
 
-One aiosqlite connection per process. aiosqlite runs statements on its own thread, but coroutines
-sharing the connection would interleave their statements inside one transaction, so ``Database``
-serialises whole transactions with an ``asyncio.Lock``. Writes use ``BEGIN IMMEDIATE``, which takes
-SQLite's write lock before the first read, so two processes sharing the file (sharded bots) can't
-both read the same quota and both spend it; the other one waits up to ``busy_timeout``.
+``Connection`` is the small interface every query module uses (``bot.store.quotas``, ``budgets``
+…): ``?`` or ``:name`` placeholders, rows as tuples, the number of rows a statement changed. Two
+engines implement it: SQLite (``bot.store.sqlite``, the embedded default) and PostgreSQL
+(``bot.store.postgres``, for several processes on several machines). The SQL itself is written once,
+in the part of SQL both engines speak.
+
+``Database`` gives the store whole transactions: ``write`` runs one to COMMIT or ROLLBACK even when
+its caller is cancelled (and undoes a commit nobody will see), ``read`` runs one on a consistent
+snapshot. What makes a write safe against other writers is the engine's: SQLite takes its one write
+lock up front (``BEGIN IMMEDIATE``); PostgreSQL takes the advisory lock the write names (``lock``),
+so writes about one server queue behind each other in every process while other servers' run on.
 """
 
 from __future__ import annotations
@@ -12,22 +18,37 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import sqlite3
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
-from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from bot.store.migrations import MIGRATIONS, Migration
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Transaction = Callable[[aiosqlite.Connection], Awaitable[T]]
-Undo = Callable[[aiosqlite.Connection, T], Awaitable[None]]
+Params = Sequence[Any] | Mapping[str, Any]
+Row = Sequence[Any]
 
-BUSY_TIMEOUT_MS = 10_000
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+
+
+class Connection(Protocol):
+    """One open transaction's statements."""
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """Run one statement; the number of rows it inserted, updated or deleted."""
+        ...
+
+    async def execute_fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        """Run one query; its rows (a statement with ``RETURNING`` too)."""
+        ...
+
+    async def executemany(self, sql: str, params: Iterable[Params]) -> None: ...
+
+
+Transaction = Callable[[Connection], Awaitable[T]]
+Undo = Callable[[Connection, T], Awaitable[None]]
 
 
 class StoreError(Exception):
@@ -35,12 +56,12 @@ class StoreError(Exception):
 
 
 class SchemaVersionError(StoreError):
-    """The database file was written by a newer version of the bot."""
+    """The database was written by a newer version of the bot."""
 
     def __init__(self, found: int, supported: int) -> None:
         super().__init__(
             f"the database schema is version {found}, but this version of the bot only knows up to "
-            f"version {supported}; run the newer bot version or point it at another database file"
+            f"version {supported}; run the newer bot version or point it at another database"
         )
         self.found = found
         self.supported = supported
@@ -51,143 +72,69 @@ class StoreClosedError(StoreError):
         super().__init__("the store is closed")
 
 
-def is_memory(path: str | os.PathLike[str]) -> bool:
-    return os.fspath(path) in (":memory:", "")
+def is_postgres(target: str | os.PathLike[str]) -> bool:
+    return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
 
 
-async def connect(path: str | os.PathLike[str]) -> aiosqlite.Connection:
-    """Open ``path`` (creating its folder) with WAL, busy_timeout and foreign keys enabled."""
-    if not is_memory(path):
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-    # isolation_level=None: the sqlite3 module never opens transactions behind our back; we issue
-    # BEGIN/COMMIT ourselves.
-    db = await aiosqlite.connect(os.fspath(path), isolation_level=None)
-    try:
-        await db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        await db.execute("PRAGMA foreign_keys = ON")
-        if not is_memory(path):
-            (mode,) = await _fetchone(db, "PRAGMA journal_mode = WAL")
-            if str(mode).lower() != "wal":
-                log.warning("SQLite refused WAL mode (journal_mode=%s); concurrency will suffer", mode)
-            # WAL + NORMAL: a commit survives a crash of the process; power loss may drop the last
-            # commits, which can only under-charge (a lost settle is refunded at the next start),
-            # never double-charge. FULL would fsync every reservation, and a burst of commands waits
-            # for those one after another.
-            await db.execute("PRAGMA synchronous = NORMAL")
-    except BaseException:
-        await db.close()
-        raise
-    return db
-
-
-async def _fetchone(db: aiosqlite.Connection, sql: str, params: Sequence[object] = ()) -> tuple:
-    rows = await db.execute_fetchall(sql, params)
-    return tuple(next(iter(rows)))
-
-
-async def user_version(db: aiosqlite.Connection) -> int:
-    (version,) = await _fetchone(db, "PRAGMA user_version")
-    return int(version)
-
-
-async def migrate(db: aiosqlite.Connection, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
-    """Apply the pending migrations in order; return the versions applied (empty if up to date).
-
-    Each migration runs in its own ``BEGIN IMMEDIATE`` transaction together with the
-    ``PRAGMA user_version`` that records it, and the version is re-read under the write lock, so two
-    processes starting at once never apply a migration twice.
-    """
+def check_migrations(migrations: Sequence[Migration]) -> int:
+    """The latest version of ``migrations``; ValueError unless unique, ascending and >= 1."""
     versions = [m.version for m in migrations]
     if versions != sorted(set(versions)) or (versions and versions[0] < 1):
         raise ValueError(f"migration versions must be unique, ascending and >= 1: {versions}")
-    latest = versions[-1] if versions else 0
-
-    current = await user_version(db)
-    if current > latest:
-        raise SchemaVersionError(current, latest)
-    applied: list[int] = []
-    for migration in migrations:
-        if migration.version <= current:
-            continue
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            current = await user_version(db)
-            if current > latest:
-                raise SchemaVersionError(current, latest)
-            if migration.version > current:
-                for statement in migration.statements():
-                    await db.execute(statement)
-                await db.execute(f"PRAGMA user_version = {int(migration.version)}")
-                applied.append(migration.version)
-            await db.execute("COMMIT")
-        except BaseException:
-            await _rollback(db)
-            raise
-        if applied and applied[-1] == migration.version:
-            log.info("applied database migration %d (%s)", migration.version, migration.description)
-    return applied
+    return versions[-1] if versions else 0
 
 
-async def _rollback(db: aiosqlite.Connection) -> None:
-    try:
-        await db.execute("ROLLBACK")
-    except sqlite3.OperationalError:
-        pass  # no transaction open (BEGIN itself failed, or COMMIT already went through)
-    except ValueError:
-        pass  # the connection was closed under us
+class Database(ABC):
+    """Transactions on one engine, safe against cancellation. Open one with ``open_database``."""
 
-
-class Database:
-    """A connection plus the lock that serialises transactions on it."""
-
-    def __init__(self, db: aiosqlite.Connection) -> None:
-        self._db: aiosqlite.Connection | None = db
-        self._lock = asyncio.Lock()
+    def __init__(self) -> None:
+        self._closed = False
         self._writes: set[asyncio.Future[Any]] = set()  # write transactions (and undos) still running
-
-    @classmethod
-    async def open(
-        cls, path: str | os.PathLike[str], migrations: Sequence[Migration] = MIGRATIONS
-    ) -> Database:
-        db = await connect(path)
-        try:
-            await migrate(db, migrations)
-        except BaseException:
-            await db.close()
-            raise
-        return cls(db)
 
     @property
     def closed(self) -> bool:
-        return self._db is None
+        return self._closed
+
+    @property
+    @abstractmethod
+    def engine(self) -> str:
+        """``sqlite`` or ``postgresql``."""
 
     async def close(self) -> None:
         """Wait for the writes in progress (including undos for cancelled callers), then close.
         Idempotent."""
         while self._writes:
             await asyncio.gather(*self._writes, return_exceptions=True)
-        db, self._db = self._db, None
-        if db is None:
+        if self._closed:
             return
-        async with self._lock:  # a read in progress finishes first
-            await db.close()
+        self._closed = True
+        await self._close()
 
-    async def write(self, transaction: Transaction[T], *, undo: Undo[T] | None = None) -> T:
-        """Run ``transaction(connection)`` in ``BEGIN IMMEDIATE``; commit, or roll back on any error.
+    async def write(
+        self, transaction: Transaction[T], *, undo: Undo[T] | None = None, lock: int | None = None
+    ) -> T:
+        """Run ``transaction(connection)`` as a write; commit, or roll back on any error.
 
-        The transaction runs in its own task: if the caller is cancelled, it still ends in COMMIT or
-        ROLLBACK instead of stopping half-way. If it commits after its caller was cancelled (so
-        nobody will ever see the result), ``undo(connection, result)`` runs as a write of its own:
-        a cancelled reservation must not hold quota.
+        ``lock``: what the write decides about (a server id), so that two writes about it never
+        interleave in any process. The transaction runs in its own task: if the caller is cancelled,
+        it still ends in COMMIT or ROLLBACK instead of stopping half-way. If it commits after its
+        caller was cancelled (so nobody will ever see the result), ``undo(connection, result)`` runs
+        as a write of its own: a cancelled reservation must not hold quota.
         """
-        if self._db is None:
+        if self._closed:
             raise StoreClosedError
-        task = self._spawn(self._run(transaction, "BEGIN IMMEDIATE"))
+        task = self._spawn(self._run(transaction, write=True, lock=lock))
         try:
             return await asyncio.shield(task)
         except asyncio.CancelledError:
-            task.add_done_callback(lambda done: self._after_cancelled(done, undo))
+            task.add_done_callback(lambda done: self._after_cancelled(done, undo, lock))
             raise
+
+    async def read(self, transaction: Transaction[T]) -> T:
+        """Run ``transaction(connection)`` in a read transaction: one consistent snapshot."""
+        if self._closed:
+            raise StoreClosedError
+        return await self._run(transaction, write=False, lock=None)
 
     def _spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         task = asyncio.ensure_future(coro)
@@ -195,33 +142,21 @@ class Database:
         task.add_done_callback(self._writes.discard)
         return task
 
-    def _after_cancelled(self, task: asyncio.Future[T], undo: Undo[T] | None) -> None:
+    def _after_cancelled(self, task: asyncio.Future[T], undo: Undo[T] | None, lock: int | None) -> None:
         if task.cancelled() or task.exception() is not None:  # retrieved: no "never retrieved" log
             return
-        if undo is None or self._db is None:
+        if undo is None or self._closed:
             return
         result = task.result()
-        self._spawn(self._run(lambda db: undo(db, result), "BEGIN IMMEDIATE")).add_done_callback(_log_failure)
+        self._spawn(self._run(lambda db: undo(db, result), write=True, lock=lock)).add_done_callback(
+            _log_failure
+        )
 
-    async def read(self, transaction: Transaction[T]) -> T:
-        """Run ``transaction(connection)`` in a read transaction: one consistent snapshot."""
-        return await self._run(transaction, "BEGIN")
+    @abstractmethod
+    async def _run(self, transaction: Transaction[T], *, write: bool, lock: int | None) -> T: ...
 
-    async def _run(self, transaction: Transaction[T], begin: str) -> T:
-        async with self._lock:
-            db = self._db
-            if db is None:
-                raise StoreClosedError
-            try:
-                await db.execute(begin)
-                result = await transaction(db)
-                await db.execute("COMMIT")
-            except BaseException:
-                # Shielded so that even a second cancellation can't skip it. aiosqlite runs
-                # statements in order, so the ROLLBACK lands before any later transaction's BEGIN.
-                await asyncio.shield(_rollback(db))
-                raise
-            return result
+    @abstractmethod
+    async def _close(self) -> None: ...
 
 
 def _log_failure(task: asyncio.Future[Any]) -> None:
@@ -229,19 +164,15 @@ def _log_failure(task: asyncio.Future[Any]) -> None:
         log.error("undoing the write of a cancelled caller failed", exc_info=task.exception())
 
 
-def backup(source: str | os.PathLike[str], target: str | os.PathLike[str]) -> None:
-    """Copy the database at ``source`` to ``target`` with SQLite's online backup API: a consistent
-    copy (what the write-ahead log holds included) while the bot keeps running; ``target`` must not
-    exist yet (a backup never overwrites)."""
-    destination = Path(target)
-    if destination.exists():
-        raise FileExistsError(f"{destination} exists already: pick a new name")
-    if not Path(source).is_file():
-        raise FileNotFoundError(f"there is no database at {source}")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    live, copy = sqlite3.connect(source), sqlite3.connect(destination)
-    try:
-        live.backup(copy)
-    finally:
-        copy.close()
-        live.close()
+async def open_database(
+    target: str | os.PathLike[str], migrations: Sequence[Migration] = MIGRATIONS
+) -> Database:
+    """The database at ``target`` — a file path (or ``:memory:``) for SQLite, a ``postgresql://``
+    URL for PostgreSQL — opened and migrated."""
+    if is_postgres(target):
+        from bot.store.postgres import PostgresDatabase  # asyncpg loads only where it is used
+
+        return await PostgresDatabase.open(str(target), migrations)
+    from bot.store.sqlite import SqliteDatabase
+
+    return await SqliteDatabase.open(target, migrations)

@@ -22,9 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Literal
 
-import aiosqlite
-
 from bot.errors import UserInputError
+from bot.store.database import Connection
 from bot.store.periods import Period, period_end, period_start, to_micros, validate_period
 
 MAX_LIMIT = 1_000_000
@@ -129,7 +128,7 @@ class _GuildContext:
 
 
 async def server_policy(
-    db: aiosqlite.Connection, guild_id: int, default: QuotaPolicy
+    db: Connection, guild_id: int, default: QuotaPolicy
 ) -> tuple[QuotaPolicy, Literal["server", "default"]]:
     rows = list(
         await db.execute_fetchall(
@@ -142,9 +141,7 @@ async def server_policy(
     return QuotaPolicy(limit, period), "server"
 
 
-async def _context(
-    db: aiosqlite.Connection, guild_id: int, default: QuotaPolicy, now: datetime
-) -> _GuildContext:
+async def _context(db: Connection, guild_id: int, default: QuotaPolicy, now: datetime) -> _GuildContext:
     policy, source = await server_policy(db, guild_id, default)
     return _GuildContext(policy, source, period_start(policy.period, now), period_end(policy.period, now))
 
@@ -197,18 +194,19 @@ SELECT j.user_id,
        SUM(CASE WHEN j.state NOT IN ('committed', 'refunded') THEN j.amount ELSE 0 END)
 FROM jobs AS j
 LEFT JOIN usage_resets AS r ON r.guild_id = j.guild_id AND r.user_id = j.user_id
-WHERE j.guild_id = :guild AND j.created_at >= :start AND (:user IS NULL OR j.user_id = :user)
+WHERE j.guild_id = :guild AND j.created_at >= :start AND (CAST(:user AS BIGINT) IS NULL OR j.user_id = :user)
 GROUP BY j.user_id
 """
 
 _GRANTS_SQL = """
 SELECT user_id, SUM(amount) FROM grants
-WHERE guild_id = :guild AND created_at >= :start AND (:user IS NULL OR user_id = :user)
+WHERE guild_id = :guild AND created_at >= :start AND (CAST(:user AS BIGINT) IS NULL OR user_id = :user)
 GROUP BY user_id
 """
 
 _OVERRIDES_SQL = """
-SELECT user_id, quota_limit FROM user_limits WHERE guild_id = :guild AND (:user IS NULL OR user_id = :user)
+SELECT user_id, quota_limit FROM user_limits
+WHERE guild_id = :guild AND (CAST(:user AS BIGINT) IS NULL OR user_id = :user)
 """
 
 
@@ -224,7 +222,7 @@ def best_role(roles: Collection[int], limits: Mapping[int, int]) -> tuple[int, i
     return -negative_id, limit
 
 
-async def role_limits(db: aiosqlite.Connection, guild_id: int) -> dict[int, int]:
+async def role_limits(db: Connection, guild_id: int) -> dict[int, int]:
     return {
         int(r): int(limit) for r, limit in await db.execute_fetchall(_ROLE_LIMITS_SQL, {"guild": guild_id})
     }
@@ -243,7 +241,7 @@ _LIMIT_SQL = {"user": _upsert("user_limits", "user_id"), "role": _upsert("role_l
 
 
 async def set_limit(
-    db: aiosqlite.Connection, whom: Literal["user", "role"], guild_id: int, key: int, limit: int | None
+    db: Connection, whom: Literal["user", "role"], guild_id: int, key: int, limit: int | None
 ) -> None:
     """Set (or with None remove) the limit of one member or one role of the server."""
     delete, upsert = _LIMIT_SQL[whom]
@@ -254,18 +252,17 @@ async def set_limit(
 
 
 async def remembered_roles(
-    db: aiosqlite.Connection, guild_id: int, user_id: int | None = None
+    db: Connection, guild_id: int, user_id: int | None = None
 ) -> dict[int, Collection[int]]:
     rows = await db.execute_fetchall(
-        "SELECT user_id, role_ids FROM member_roles WHERE guild_id = ? AND (? IS NULL OR user_id = ?)",
+        "SELECT user_id, role_ids FROM member_roles "
+        "WHERE guild_id = ? AND (CAST(? AS BIGINT) IS NULL OR user_id = ?)",
         (guild_id, user_id, user_id),
     )
     return {int(uid): tuple(int(r) for r in ids.split()) for uid, ids in rows}
 
 
-async def remember_roles(
-    db: aiosqlite.Connection, guild_id: int, user_id: int, roles: Collection[int]
-) -> None:
+async def remember_roles(db: Connection, guild_id: int, user_id: int, roles: Collection[int]) -> None:
     await db.execute(
         "INSERT INTO member_roles (guild_id, user_id, role_ids) VALUES (?, ?, ?) "
         "ON CONFLICT (guild_id, user_id) DO UPDATE SET role_ids = excluded.role_ids",
@@ -274,7 +271,7 @@ async def remember_roles(
 
 
 async def statuses(
-    db: aiosqlite.Connection,
+    db: Connection,
     guild_id: int,
     default: QuotaPolicy,
     now: datetime,
@@ -292,7 +289,7 @@ async def statuses(
 
 
 async def snapshot(
-    db: aiosqlite.Connection,
+    db: Connection,
     guild_id: int,
     default: QuotaPolicy,
     now: datetime,
@@ -333,7 +330,7 @@ async def snapshot(
 
 
 async def status(
-    db: aiosqlite.Connection,
+    db: Connection,
     guild_id: int,
     user_id: int,
     default: QuotaPolicy,
@@ -344,7 +341,7 @@ async def status(
     return (await statuses(db, guild_id, default, now, user_id, {user_id: roles}, tiers))[user_id]
 
 
-async def job_row(db: aiosqlite.Connection, job_id: int) -> tuple[int, int, int, str, int, int] | None:
+async def job_row(db: Connection, job_id: int) -> tuple[int, int, int, str, int, int] | None:
     """(guild_id, user_id, amount, state, created_at µs, charged) of a job, or None."""
     rows = list(
         await db.execute_fetchall(

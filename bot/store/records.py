@@ -9,12 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import aiosqlite
-
 from bot.store import budgets
 from bot.store import usage as usage_sql
 from bot.store.budgets import BudgetAlert
-from bot.store.database import Database
+from bot.store.database import Connection, Database
 from bot.store.periods import as_utc, from_micros, to_micros
 from bot.store.quotas import check_id, check_int
 from bot.store.usage import Usage, UsageRow
@@ -79,7 +77,7 @@ class JobRecords:
         if not usd >= 0:  # also refuses NaN
             raise ValueError(f"cost must be >= 0 (got {usd!r})")
 
-        async def run(db: aiosqlite.Connection) -> BudgetAlert | None:
+        async def run(db: Connection) -> BudgetAlert | None:
             await db.execute(
                 "UPDATE jobs SET cost_usd = ?, cost_exact = ? WHERE id = ?", (usd, int(exact), job_id)
             )
@@ -101,7 +99,7 @@ class JobRecords:
     async def job_cost(self, job_id: int) -> JobCost | None:
         """The cost recorded for a job; None when there is none (or no such job)."""
 
-        async def run(db: aiosqlite.Connection) -> JobCost | None:
+        async def run(db: Connection) -> JobCost | None:
             rows = list(
                 await db.execute_fetchall("SELECT cost_usd, cost_exact FROM jobs WHERE id = ?", (job_id,))
             )
@@ -114,7 +112,7 @@ class JobRecords:
     async def job_details(self, job_id: int) -> JobRecord | None:
         """The guild and the details a job was reserved with, or None if there is no such job."""
 
-        async def run(db: aiosqlite.Connection) -> JobRecord | None:
+        async def run(db: Connection) -> JobRecord | None:
             rows = list(
                 await db.execute_fetchall("SELECT guild_id, details FROM jobs WHERE id = ?", (job_id,))
             )
@@ -125,7 +123,7 @@ class JobRecords:
     async def save_inputs(self, job_id: int, inputs: list[tuple[str, str, str, bytes]]) -> None:
         """Keep a job's input files: (role, filename, content_type, data), role 'image' or 'mask'."""
 
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: Connection) -> None:
             await db.execute("DELETE FROM job_inputs WHERE job_id = ?", (job_id,))
             await db.executemany(
                 "INSERT INTO job_inputs (job_id, position, role, filename, content_type, data) "
@@ -136,7 +134,7 @@ class JobRecords:
         await self._database.write(run)
 
     async def load_inputs(self, job_id: int) -> list[tuple[str, str, str, bytes]]:
-        async def run(db: aiosqlite.Connection) -> list[tuple[str, str, str, bytes]]:
+        async def run(db: Connection) -> list[tuple[str, str, str, bytes]]:
             rows = await db.execute_fetchall(
                 "SELECT role, filename, content_type, data FROM job_inputs "
                 "WHERE job_id = ? ORDER BY position",
@@ -152,16 +150,15 @@ class JobRecords:
         cost). Returns how many jobs were purged."""
         cutoff = to_micros(before)
 
-        async def run(db: aiosqlite.Connection) -> int:
+        async def run(db: Connection) -> int:
             await db.execute(
                 "DELETE FROM job_inputs WHERE job_id IN (SELECT id FROM jobs WHERE created_at < ?)", (cutoff,)
             )
-            cursor = await db.execute(
+            return await db.execute(
                 "UPDATE jobs SET details = '{}' WHERE created_at < ? AND details != '{}' "
                 "AND state IN ('committed', 'refunded')",
                 (cutoff,),
             )
-            return cursor.rowcount
 
         return await self._database.write(run)
 
@@ -171,7 +168,7 @@ class JobRecords:
         check_id("user_id", user_id)
         check_int("limit", limit, 1, 100)
 
-        async def run(db: aiosqlite.Connection) -> list[PastJob]:
+        async def run(db: Connection) -> list[PastJob]:
             rows = await db.execute_fetchall(
                 "SELECT id, created_at, kind, model, details, charged, state, result_channel_id, "
                 "result_message_id FROM jobs WHERE guild_id = ? AND user_id = ? "
@@ -199,7 +196,7 @@ class JobRecords:
         """(server id, owner's user id, the job) of any job, or None."""
         check_id("job_id", job_id)
 
-        async def run(db: aiosqlite.Connection) -> tuple[int, int, PastJob] | None:
+        async def run(db: Connection) -> tuple[int, int, PastJob] | None:
             rows = list(
                 await db.execute_fetchall(
                     "SELECT user_id, guild_id, id, created_at, kind, model, details, charged, state, "

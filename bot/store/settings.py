@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import aiosqlite
-
 from bot.store import budgets
 from bot.store.budgets import Budget, BudgetStatus
-from bot.store.database import Database
+from bot.store.database import Connection, Database
 from bot.store.ledger import Ledger
 from bot.store.periods import as_utc
 from bot.store.quotas import check_id, check_int
@@ -30,7 +28,7 @@ class ServerSettings:
         if cached is not None:
             return cached
 
-        async def run(db: aiosqlite.Connection) -> tuple[frozenset[str], str | None, int | None]:
+        async def run(db: Connection) -> tuple[frozenset[str], str | None, int | None]:
             denied = await db.execute_fetchall(
                 "SELECT model FROM denied_models WHERE guild_id = ?", (guild_id,)
             )
@@ -49,10 +47,11 @@ class ServerSettings:
     async def set_model_denied(self, guild_id: int, model: str, denied: bool) -> None:
         check_id("guild_id", guild_id)
 
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: Connection) -> None:
             if denied:
                 await db.execute(
-                    "INSERT OR IGNORE INTO denied_models (guild_id, model) VALUES (?, ?)", (guild_id, model)
+                    "INSERT INTO denied_models (guild_id, model) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    (guild_id, model),
                 )
             else:
                 await db.execute(
@@ -68,7 +67,7 @@ class ServerSettings:
         if max_pixels is not None:
             check_int("max_pixels", max_pixels, 1, 100_000_000)
 
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: Connection) -> None:
             await db.execute(
                 "INSERT INTO option_ceilings (guild_id, max_quality, max_pixels) VALUES (?, ?, ?) "
                 "ON CONFLICT (guild_id) DO UPDATE SET max_quality = excluded.max_quality, "
@@ -83,7 +82,7 @@ class ServerSettings:
         """Set (or, with None, clear) the server's budget; its status now."""
         check_id("guild_id", guild_id)
 
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: Connection) -> None:
             await budgets.set_budget(db, guild_id, budget)
 
         await self._database.write(run)
@@ -97,7 +96,7 @@ class ServerSettings:
     async def set_log_channel(self, guild_id: int, channel_id: int | None) -> None:
         check_id("guild_id", guild_id)
 
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: Connection) -> None:
             if channel_id is None:
                 await db.execute("DELETE FROM log_channels WHERE guild_id = ?", (guild_id,))
             else:
@@ -110,7 +109,7 @@ class ServerSettings:
         await self._database.write(run)
 
     async def log_channel(self, guild_id: int) -> int | None:
-        async def run(db: aiosqlite.Connection) -> int | None:
+        async def run(db: Connection) -> int | None:
             rows = list(
                 await db.execute_fetchall(
                     "SELECT channel_id FROM log_channels WHERE guild_id = ?", (guild_id,)

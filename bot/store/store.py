@@ -30,11 +30,9 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Self
 
-import aiosqlite
-
 from bot.store import budgets, quotas
 from bot.store.budgets import BudgetExhausted, UnpricedUnderBudget
-from bot.store.database import Database
+from bot.store.database import Connection, Database, open_database
 from bot.store.ledger import Ledger
 from bot.store.migrations import MIGRATIONS, Migration
 from bot.store.periods import Period, as_utc, from_micros, to_micros, validate_period
@@ -69,7 +67,7 @@ class OwedNotice:
 
 
 class Store(JobRecords, ServerSettings):
-    """Quotas, jobs and secrets in one SQLite database. Build it with ``await Store.open(...)``.
+    """Quotas, jobs and secrets in one database (SQLite or PostgreSQL); ``await Store.open(...)``.
 
     This class holds quotas and reservations; what is kept of each job (cost, details, result,
     reports, the purge) is ``bot.store.records.JobRecords`` and a server's settings (budget, model
@@ -92,7 +90,8 @@ class Store(JobRecords, ServerSettings):
         owner: str = "default",
         migrations: tuple[Migration, ...] = MIGRATIONS,
     ) -> Store:
-        """Open (creating it and its folder if needed) and migrate the database at ``path``.
+        """Open (creating it and its folder if needed) and migrate the database at ``path``: a file
+        (or ``:memory:``) for SQLite, a ``postgresql://`` URL for PostgreSQL.
 
         ``owner`` names the process that writes reservations: ``refund_unfinished`` only refunds the
         owner's own. One bot process: keep the default. Several processes sharing one file (shards):
@@ -102,7 +101,7 @@ class Store(JobRecords, ServerSettings):
             raise TypeError("default_policy must be a QuotaPolicy")
         if not isinstance(owner, str) or not owner:
             raise ValueError("owner must be a non-empty string")
-        database = await Database.open(path, migrations)
+        database = await open_database(path, migrations)
         return cls(database, default_policy, owner)
 
     async def close(self) -> None:
@@ -135,7 +134,7 @@ class Store(JobRecords, ServerSettings):
         if period is not None:
             validate_period(period)
 
-        async def run(db: aiosqlite.Connection) -> QuotaPolicy:
+        async def run(db: Connection) -> QuotaPolicy:
             current, _ = await quotas.server_policy(db, guild_id, self._default)
             policy = QuotaPolicy(limit, period or current.period)
             await db.execute(
@@ -147,7 +146,7 @@ class Store(JobRecords, ServerSettings):
             return policy
 
         try:
-            return await self._database.write(run)
+            return await self._database.write(run, lock=guild_id)
         finally:
             self.ledger.forget(guild_id)
 
@@ -158,7 +157,7 @@ class Store(JobRecords, ServerSettings):
         if limit is not None:
             check_limit(limit)
 
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: Connection) -> None:
             await quotas.set_limit(db, "user", guild_id, user_id, limit)
 
         try:
@@ -173,7 +172,7 @@ class Store(JobRecords, ServerSettings):
         check_amount(amount)
         at = to_micros(now)
 
-        async def run(db: aiosqlite.Connection) -> QuotaStatus:
+        async def run(db: Connection) -> QuotaStatus:
             await db.execute(
                 "INSERT INTO grants (guild_id, user_id, amount, created_at) VALUES (?, ?, ?, ?)",
                 (guild_id, user_id, amount, at),
@@ -191,10 +190,12 @@ class Store(JobRecords, ServerSettings):
         check_id("user_id", user_id)
         at = to_micros(now)
 
-        async def run(db: aiosqlite.Connection) -> QuotaStatus:
+        async def run(db: Connection) -> QuotaStatus:
             await db.execute(
                 "INSERT INTO usage_resets (guild_id, user_id, reset_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (guild_id, user_id) DO UPDATE SET reset_at = MAX(reset_at, excluded.reset_at)",
+                "ON CONFLICT (guild_id, user_id) DO UPDATE SET reset_at = "
+                "CASE WHEN excluded.reset_at > usage_resets.reset_at "
+                "THEN excluded.reset_at ELSE usage_resets.reset_at END",
                 (guild_id, user_id, at),
             )
             return await quotas.status(db, guild_id, user_id, self._default, now)
@@ -224,7 +225,7 @@ class Store(JobRecords, ServerSettings):
         if limit is not None:
             check_limit(limit)
 
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: Connection) -> None:
             await quotas.set_limit(db, "role", guild_id, role_id, limit)
 
         await self._database.write(run)
@@ -242,7 +243,7 @@ class Store(JobRecords, ServerSettings):
         if self.ledger.knows(guild_id, now):
             return
 
-        async def run(db: aiosqlite.Connection) -> tuple[QuotaStatus, dict[int, QuotaStatus], bool]:
+        async def run(db: Connection) -> tuple[QuotaStatus, dict[int, QuotaStatus], bool]:
             everyone, found = await quotas.snapshot(db, guild_id, self._default, now)
             plain = await budgets.budget(db, guild_id) is None and not await quotas.role_limits(db, guild_id)
             return everyone, found, plain
@@ -306,7 +307,7 @@ class Store(JobRecords, ServerSettings):
         created = from_micros(at)
         model = str((details or {}).get("model", kind))
 
-        async def run(db: aiosqlite.Connection) -> Reservation:
+        async def run(db: Connection) -> Reservation:
             tiers = await quotas.role_limits(db, guild_id)  # read once for the whole reservation
             if self.ledger.knows(guild_id, now):
                 before = await quotas.status(db, guild_id, user_id, self._default, now, roles, tiers)
@@ -330,10 +331,10 @@ class Store(JobRecords, ServerSettings):
                 if hold_usd > spending.left_usd:
                     raise BudgetExhausted(spending, hold_usd)
                 hold = budgets.to_micro_usd(hold_usd)
-            cursor = await db.execute(
+            [(job_id,)] = await db.execute_fetchall(
                 "INSERT INTO jobs (guild_id, user_id, channel_id, kind, details, state, amount, charged, "
                 "owner, created_at, updated_at, hold_micros, model) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id",
                 (
                     guild_id,
                     user_id,
@@ -349,17 +350,15 @@ class Store(JobRecords, ServerSettings):
                     (details or {}).get("model"),
                 ),
             )
-            job_id = cursor.lastrowid
-            assert job_id is not None
             return Reservation(
                 job_id, guild_id, user_id, amount, created, quotas.with_reserved(before, amount), channel_id
             )
 
-        async def undo(db: aiosqlite.Connection, reservation: Reservation) -> None:
+        async def undo(db: Connection, reservation: Reservation) -> None:
             await self._finish(db, reservation.id, REFUNDED, 0, at)
 
         try:
-            reservation = await self._database.write(run, undo=undo)
+            reservation = await self._database.write(run, undo=undo, lock=guild_id)
         except QuotaExceeded as refused:
             self._learned(refused.status)
             raise
@@ -378,7 +377,7 @@ class Store(JobRecords, ServerSettings):
         check_int("charged", charged, 0, quotas.MAX_AMOUNT)
         at = to_micros(now)
 
-        async def run(db: aiosqlite.Connection) -> QuotaStatus | None:
+        async def run(db: Connection) -> QuotaStatus | None:
             row = await quotas.job_row(db, reservation_id)
             if row is None:
                 raise ValueError(f"no reservation with id {reservation_id}")
@@ -402,7 +401,7 @@ class Store(JobRecords, ServerSettings):
         check_id("reservation_id", reservation_id)
         at = to_micros(now)
 
-        async def run(db: aiosqlite.Connection) -> QuotaStatus | None:
+        async def run(db: Connection) -> QuotaStatus | None:
             row = await quotas.job_row(db, reservation_id)
             if row is None:
                 raise ValueError(f"no reservation with id {reservation_id}")
@@ -413,7 +412,7 @@ class Store(JobRecords, ServerSettings):
         self._learned(await self._database.write(run))
 
     async def _status_for_ledger(
-        self, db: aiosqlite.Connection, guild_id: int, user_id: int, now: datetime
+        self, db: Connection, guild_id: int, user_id: int, now: datetime
     ) -> QuotaStatus | None:
         """The member's status after a write, when the ledger follows their server."""
         if not self.ledger.knows(guild_id, now):
@@ -428,7 +427,7 @@ class Store(JobRecords, ServerSettings):
     async def owed_notices(self) -> list[OwedNotice]:
         """Refunded jobs whose owners are still to be told; clears them."""
 
-        async def run(db: aiosqlite.Connection) -> list[OwedNotice]:
+        async def run(db: Connection) -> list[OwedNotice]:
             rows = list(
                 await db.execute_fetchall(
                     "SELECT id, channel_id, user_id FROM jobs "
@@ -443,23 +442,23 @@ class Store(JobRecords, ServerSettings):
 
         return await self._database.write(run)
 
-    async def _finish(self, db: aiosqlite.Connection, job_id: int, state: str, charged: int, at: int) -> bool:
+    async def _finish(self, db: Connection, job_id: int, state: str, charged: int, at: int) -> bool:
         """Move an in-flight job to ``state``; False (and no change) if it already left flight."""
-        cursor = await db.execute(
+        changed = await db.execute(
             "UPDATE jobs SET state = ?, charged = ?, settled_at = ?, updated_at = ? "
             "WHERE id = ? AND state NOT IN ('committed', 'refunded')",
             (state, charged, at, at, job_id),
         )
-        if cursor.rowcount == 0:
+        if changed == 0:
             log.debug("job %d already settled; %s ignored", job_id, state)
-        return cursor.rowcount > 0
+        return changed > 0
 
     async def refund_unfinished(self, *, now: datetime) -> list[Reservation]:
         """Refund every reservation this owner left 'reserved' (call once at start-up, before taking
         new jobs) and return them, with each user's status after the refunds."""
         at = to_micros(now)
 
-        async def run(db: aiosqlite.Connection) -> list[Reservation]:
+        async def run(db: Connection) -> list[Reservation]:
             rows = list(
                 await db.execute_fetchall(
                     "SELECT id, guild_id, user_id, amount, created_at, channel_id FROM jobs "
@@ -505,7 +504,7 @@ class Store(JobRecords, ServerSettings):
         if cached is not None:
             return cached
 
-        async def run(db: aiosqlite.Connection) -> bytes:
+        async def run(db: Connection) -> bytes:
             await db.execute(
                 "INSERT INTO secrets (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
                 (name, _secrets.token_bytes(SECRET_BYTES)),
@@ -522,20 +521,20 @@ class Store(JobRecords, ServerSettings):
     async def get_meta(self, name: str) -> str | None:
         """A small fact kept between runs, or None if it was never set."""
 
-        async def run(db: aiosqlite.Connection) -> str | None:
+        async def run(db: Connection) -> str | None:
             rows = list(await db.execute_fetchall("SELECT value FROM meta WHERE name = ?", (name,)))
             return str(rows[0][0]) if rows else None
 
         return await self._database.read(run)
 
     async def delete_meta(self, name: str) -> None:
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: Connection) -> None:
             await db.execute("DELETE FROM meta WHERE name = ?", (name,))
 
         await self._database.write(run)
 
     async def set_meta(self, name: str, value: str) -> None:
-        async def run(db: aiosqlite.Connection) -> None:
+        async def run(db: Connection) -> None:
             await db.execute(
                 "INSERT INTO meta (name, value) VALUES (?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET value = excluded.value",

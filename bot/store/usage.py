@@ -13,8 +13,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-import aiosqlite
-
+from bot.store.database import Connection
 from bot.store.periods import from_micros, to_micros
 
 __all__ = ["Totals", "Usage", "UsageRow", "export_rows", "usage"]
@@ -72,9 +71,7 @@ def _totals(row: tuple) -> Totals:
     return Totals(int(jobs), int(images), float(spend), int(refunded), int(estimated))
 
 
-async def usage(
-    db: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime, *, top: int = 10
-) -> Usage:
+async def usage(db: Connection, guild_id: int, start: datetime, end: datetime, *, top: int = 10) -> Usage:
     params = {"guild": guild_id, "start": to_micros(start), "end": to_micros(end), "top": top}
     [whole] = await db.execute_fetchall(f"SELECT {_TOTALS} {_WHERE}", params)
     total = _totals(tuple(whole))
@@ -100,9 +97,7 @@ async def usage(
     return Usage(start, end, total, by_model, by_member, daily)
 
 
-async def export_rows(
-    db: aiosqlite.Connection, guild_id: int, start: datetime, end: datetime
-) -> list[UsageRow]:
+async def export_rows(db: Connection, guild_id: int, start: datetime, end: datetime) -> list[UsageRow]:
     params = {"guild": guild_id, "start": to_micros(start), "end": to_micros(end)}
     rows = await db.execute_fetchall(
         "SELECT id, created_at, user_id, kind, model, details, state, charged, cost_usd, cost_exact "

@@ -24,8 +24,8 @@ LATER = NOW + timedelta(minutes=1)
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "bot.db", default_policy=QuotaPolicy(limit=1000, period="day"))
+async def store(database):
+    opened = await Store.open(database, default_policy=QuotaPolicy(limit=1000, period="day"))
     yield opened
     await opened.close()
 

@@ -17,8 +17,8 @@ NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-async def store(tmp_path):
-    async with await Store.open(tmp_path / "bot.sqlite3", default_policy=QuotaPolicy(3, "day")) as store:
+async def store(database):
+    async with await Store.open(database, default_policy=QuotaPolicy(3, "day")) as store:
         yield store
 
 

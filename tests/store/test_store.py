@@ -1,4 +1,6 @@
-"""The SQLite store: quotas, reservations, settings, migrations and secrets, on real SQLite files."""
+"""The store's contract — quotas, reservations, settings, migrations, secrets — on SQLite files and
+in memory and on PostgreSQL (``store`` and ``database`` run each test once per engine), then what
+only SQLite has (its file, WAL, PRAGMA user_version)."""
 
 from __future__ import annotations
 
@@ -27,8 +29,9 @@ from bot.store import (
     Store,
     StoreClosedError,
 )
-from bot.store.database import migrate
 from bot.store.migrations import split_statements
+from bot.store.sqlite import migrate
+from tests import postgres
 from tests.helpers import REPO
 
 GUILD = 1111
@@ -40,17 +43,27 @@ NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)  # a Wednesday
 DEFAULT = QuotaPolicy(limit=5, period="day")
 
 
-@pytest.fixture(params=["file", "memory"])
+@pytest.fixture(params=["file", "memory", "postgresql"])
 async def store(request, tmp_path):
-    path = tmp_path / "bot.db" if request.param == "file" else ":memory:"
-    opened = await Store.open(path, default_policy=DEFAULT)
+    if request.param == "postgresql":
+        async with postgres.fresh_schema() as url, await Store.open(url, default_policy=DEFAULT) as opened:
+            yield opened
+        return
+    opened = await Store.open(
+        tmp_path / "bot.db" if request.param == "file" else ":memory:", default_policy=DEFAULT
+    )
     yield opened
     await opened.close()
 
 
-@pytest.fixture
-def db_path(tmp_path) -> Path:
-    return tmp_path / "data" / "bot.db"
+async def jobs_in_flight(target: str) -> int:
+    """Reservations still held, as another process sharing the database sees them."""
+    async with await Store.open(target, default_policy=DEFAULT, owner="observer") as observer:
+        held = 0
+        for guild in (GUILD, OTHER_GUILD):
+            for user in (ALICE, BOB, CAROL):
+                held += (await observer.status(guild, user, now=NOW)).reserved
+        return held
 
 
 def rows(path: Path, sql: str, params: tuple = ()) -> list[tuple]:
@@ -396,8 +409,8 @@ async def test_programmer_errors_raise_value_error(store):
         QuotaPolicy(limit=-1, period="day")
 
 
-async def test_closed_store_refuses_work_and_close_is_idempotent(tmp_path):
-    store = await Store.open(tmp_path / "bot.db", default_policy=DEFAULT)
+async def test_closed_store_refuses_work_and_close_is_idempotent(database):
+    store = await Store.open(database, default_policy=DEFAULT)
     await store.close()
     await store.close()
     with pytest.raises(StoreClosedError):
@@ -423,9 +436,9 @@ async def test_100_concurrent_reservations_never_exceed_the_limit(store):
     assert (status.reserved, status.remaining) == (7, 0)
 
 
-async def test_two_store_instances_on_one_file_never_exceed_the_limit(db_path):
-    first = await Store.open(db_path, default_policy=DEFAULT)
-    second = await Store.open(db_path, default_policy=DEFAULT)
+async def test_two_store_instances_on_one_database_never_exceed_the_limit(database):
+    first = await Store.open(database, default_policy=DEFAULT, owner="one")
+    second = await Store.open(database, default_policy=DEFAULT, owner="two")
     try:
         await first.set_server_policy(GUILD, limit=7)
         calls = [(first if i % 2 else second).reserve(GUILD, ALICE, 1, now=NOW) for i in range(100)]
@@ -433,14 +446,14 @@ async def test_two_store_instances_on_one_file_never_exceed_the_limit(db_path):
         assert not [r for r in results if isinstance(r, BaseException) and not isinstance(r, QuotaExceeded)]
         assert sum(not isinstance(r, BaseException) for r in results) == 7
         assert (await second.status(GUILD, ALICE, now=NOW)).reserved == 7
-        assert rows(db_path, "SELECT COUNT(*), SUM(amount) FROM jobs") == [(7, 7)]
+        assert await jobs_in_flight(database) == 7
     finally:
         await first.close()
         await second.close()
 
 
-async def test_a_cancelled_reservation_never_holds_quota(db_path):
-    store = await Store.open(db_path, default_policy=DEFAULT)
+async def test_a_cancelled_reservation_never_holds_quota(database):
+    store = await Store.open(database, default_policy=DEFAULT)
     try:
         # Cancel at every point of the reservation's life: before, during and after its transaction.
         for ticks in range(40):
@@ -456,23 +469,23 @@ async def test_a_cancelled_reservation_never_holds_quota(db_path):
                 await store.refund(reservation.id, now=NOW)  # finished before the cancel: caller owns it
     finally:
         await store.close()  # waits for the undo of reservations whose caller was cancelled
-    assert rows(db_path, "SELECT COUNT(*) FROM jobs WHERE state = 'reserved'") == [(0,)]
-    async with await Store.open(db_path, default_policy=DEFAULT) as reopened:
+    assert await jobs_in_flight(database) == 0
+    async with await Store.open(database, default_policy=DEFAULT) as reopened:
         assert (await reopened.status(GUILD, ALICE, now=NOW)).remaining == 5
 
 
 # --- restarts ---
 
 
-async def test_refund_unfinished_after_reopen(db_path):
-    store = await Store.open(db_path, default_policy=DEFAULT)
+async def test_refund_unfinished_after_reopen(database):
+    store = await Store.open(database, default_policy=DEFAULT)
     settled = await store.reserve(GUILD, ALICE, 2, now=NOW)
     await store.settle(settled.id, 2, now=NOW)
     stuck_a = await store.reserve(GUILD, ALICE, 2, now=NOW)
     stuck_b = await store.reserve(OTHER_GUILD, BOB, 3, now=NOW)
     await store.close()  # the process stops with two jobs in flight
 
-    store = await Store.open(db_path, default_policy=DEFAULT)
+    store = await Store.open(database, default_policy=DEFAULT)
     try:
         later = NOW + timedelta(minutes=1)
         assert (await store.status(GUILD, ALICE, now=later)).reserved == 2
@@ -513,10 +526,9 @@ CRASHING_CHILD = textwrap.dedent(
 )
 
 
-async def test_a_crash_loses_no_charged_quota_and_leaves_nothing_stuck(db_path):
-    db_path.parent.mkdir(parents=True)
+async def test_a_crash_loses_no_charged_quota_and_leaves_nothing_stuck(database):
     child = subprocess.run(
-        [sys.executable, "-c", CRASHING_CHILD, str(db_path)],
+        [sys.executable, "-c", CRASHING_CHILD, database],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -526,7 +538,7 @@ async def test_a_crash_loses_no_charged_quota_and_leaves_nothing_stuck(db_path):
     assert child.returncode == 9, child.stderr
     assert child.stdout.strip() == "reserved"
 
-    async with await Store.open(db_path, default_policy=QuotaPolicy(10, "day")) as store:
+    async with await Store.open(database, default_policy=QuotaPolicy(10, "day")) as store:
         later = NOW + timedelta(minutes=5)
         before = await store.status(1, 2, now=later)
         assert (before.used, before.reserved) == (2, 5)
@@ -536,9 +548,9 @@ async def test_a_crash_loses_no_charged_quota_and_leaves_nothing_stuck(db_path):
         assert (after.used, after.reserved, after.remaining) == (2, 0, 8)
 
 
-async def test_refund_unfinished_only_touches_its_own_owner(db_path):
-    shard0 = await Store.open(db_path, default_policy=DEFAULT, owner="shard-0")
-    shard1 = await Store.open(db_path, default_policy=DEFAULT, owner="shard-1")
+async def test_refund_unfinished_only_touches_its_own_owner(database):
+    shard0 = await Store.open(database, default_policy=DEFAULT, owner="shard-0")
+    shard1 = await Store.open(database, default_policy=DEFAULT, owner="shard-1")
     try:
         mine = await shard0.reserve(GUILD, ALICE, 1, now=NOW)
         theirs = await shard1.reserve(OTHER_GUILD, BOB, 1, now=NOW)

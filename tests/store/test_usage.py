@@ -15,8 +15,8 @@ MONDAY = datetime(2024, 5, 13, tzinfo=UTC)
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = await Store.open(tmp_path / "bot.db", default_policy=QuotaPolicy(limit=1000, period="day"))
+async def store(database):
+    opened = await Store.open(database, default_policy=QuotaPolicy(limit=1000, period="day"))
     yield opened
     await opened.close()
 
