@@ -17,8 +17,8 @@ import discord
 from dotenv import load_dotenv
 
 from bot import logs
-from bot.config import Config, ConfigError, database_path, load_config, misspelled
-from bot.store import SchemaVersionError, StoreError
+from bot.config import Config, ConfigError, database, load_config, misspelled
+from bot.store import SchemaVersionError, StoreError, describe, is_postgres
 from bot.store.sqlite import backup
 
 log = logging.getLogger("bot")
@@ -69,7 +69,14 @@ def backup_command(args: list[str]) -> int:
         )
         return 2
     try:
-        source = database_path()
+        source = database()
+        if is_postgres(source):
+            print(
+                "DATABASE_URL is PostgreSQL: back it up with pg_dump (README.md › Backups), e.g. "
+                f'pg_dump --format=custom --file {args[0]} "$DATABASE_URL"',
+                file=sys.stderr,
+            )
+            return 2
         backup(source, args[0])
     except (ConfigError, OSError) as error:
         print(f"Backup failed: {error}", file=sys.stderr)
@@ -81,9 +88,10 @@ def backup_command(args: list[str]) -> int:
 class DatabaseUnusable(Exception):
     """The database file couldn't be opened or created (a folder, a permission, a newer schema)."""
 
-    def __init__(self, path: str, reason: BaseException) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
+    def __init__(self, target: str, reason: BaseException) -> None:
+        self.path = describe(target)  # never a password
+        super().__init__(f"{self.path}: {reason}")
+        self.target = target
         self.reason = reason
 
 
@@ -92,6 +100,12 @@ def start_failure_text(error: BaseException) -> str | None:
     if isinstance(error, DatabaseUnusable):
         if isinstance(error.reason, SchemaVersionError):
             return f"Can't use the database at {error.path}: {error.reason}."
+        if is_postgres(error.target):
+            return (
+                f"Can't use the PostgreSQL database at {error.path} ({error.reason}). Check that the server "
+                "is running and reachable from here, and that DATABASE_URL names its host, user, password "
+                "and database rightly."
+            )
         return (
             f"Can't use the database at {error.path} ({error.reason}). Check that its folder exists or can "
             "be created and that this user may write there, or point DATABASE_URL elsewhere."
@@ -111,7 +125,7 @@ async def _run(config: Config) -> None:
     try:
         bot = await create_bot(config)
     except (OSError, sqlite3.Error, StoreError) as error:  # the services open the database first
-        raise DatabaseUnusable(config.database_path, error) from error
+        raise DatabaseUnusable(config.database, error) from error
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -69,7 +69,7 @@ async def open_services(config: Config) -> Services:
         )
         opened.push_async_callback(images.aclose)
         store = await Store.open(
-            config.database_path,
+            config.database,
             default_policy=QuotaPolicy(limit=config.default_quota, period=config.quota_period),
         )
         opened.push_async_callback(store.close)

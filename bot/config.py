@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 
 from bot.images import BUILTIN_MODELS, DEFAULT_MODEL, ModelCatalogue
 from bot.images.models_file import ModelsFileError, load_models_file
-from bot.store import PERIODS, Period, validate_period
+from bot.store import PERIODS, POSTGRES_SCHEMES, Period, redact_url, validate_period
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
 OPENAI_HOST = "api.openai.com"
@@ -89,7 +89,7 @@ class Config:
     #: the built-in rows plus MODELS_FILE's
     models: ModelCatalogue = field(default_factory=lambda: BUILTIN_MODELS, repr=False)
     models_file: str | None = None
-    database_path: str = "data/bot.db"
+    database: str = "data/bot.db"  # a SQLite file (or :memory:) or a postgresql:// URL
     default_quota: int = 25
     quota_period: Period = "day"
     openai_max_retries: int = 2
@@ -175,9 +175,7 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
         vary_model=take(lambda: _model(get("VARY_MODEL") or image_model, "VARY_MODEL", models), image_model),
         models=models,
         models_file=models_file,
-        database_path=take(
-            lambda: _database_path(get("DATABASE_URL") or DEFAULT_DATABASE_URL), "data/bot.db"
-        ),
+        database=take(lambda: _database(get("DATABASE_URL") or DEFAULT_DATABASE_URL), "data/bot.db"),
         default_quota=number("DEFAULT_QUOTA", 25, 0, 1_000_000),
         quota_period=take(
             lambda: validate_period(
@@ -259,17 +257,28 @@ def _base_url(value: str) -> str:
     return value.rstrip("/")
 
 
-def database_path(environ: Mapping[str, str] | None = None) -> str:
-    """The SQLite file DATABASE_URL names (default ``data/bot.db``), for commands that need only it."""
+def database(environ: Mapping[str, str] | None = None) -> str:
+    """Where DATABASE_URL puts the store (default ``data/bot.db``), for commands that need only it:
+    a SQLite file, or the PostgreSQL URL as given."""
     env = os.environ if environ is None else environ
-    return _database_path(env.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+    return _database((env.get("DATABASE_URL") or "").strip() or DEFAULT_DATABASE_URL)
 
 
-def _database_path(value: str) -> str:
-    """``sqlite:///relative/path``, ``sqlite:////absolute/path`` or ``sqlite:///:memory:``."""
+def _database(value: str) -> str:
+    """``sqlite:///relative/path``, ``sqlite:////absolute/path``, ``sqlite:///:memory:`` (the SQLite
+    file's path is returned), or ``postgresql://user:password@host:port/database`` (kept whole)."""
     prefix = "sqlite:///"
+    if value.startswith(POSTGRES_SCHEMES):
+        parts = urlparse(value)
+        if not parts.hostname and "host=" not in parts.query:
+            raise ConfigError("DATABASE_URL", f"names no PostgreSQL host (got {redact_url(value)!r})")
+        return value
     if not value.startswith(prefix) or len(value) == len(prefix):
-        raise ConfigError("DATABASE_URL", f"must look like {DEFAULT_DATABASE_URL} (got {value!r})")
+        raise ConfigError(
+            "DATABASE_URL",
+            f"must look like {DEFAULT_DATABASE_URL} or postgresql://user:password@host:5432/database "
+            f"(got {redact_url(value)!r})",
+        )
     return value[len(prefix) :]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def test_defaults():
         None,
     )
     assert config.official_backend is True
-    assert config.database_path == "data/bot.db"
+    assert config.database == "data/bot.db"
     assert (config.default_quota, config.quota_period, config.openai_max_retries) == (25, "day", 2)
     assert config.message_content_intent is True and config.dev_guild_id is None
     assert (config.openai_images_per_minute, config.openai_max_concurrency, config.max_jobs_per_user) == (
@@ -113,7 +114,7 @@ def test_every_variable_is_read():
     assert config.openai_max_inflight_mb == 256
     assert config.openai_base_url == "http://gateway.local:8080/v1"
     assert (config.image_model, config.vary_model) == ("dall-e-3", "dall-e-2")
-    assert config.database_path == "/var/lib/bot/bot.db"
+    assert config.database == "/var/lib/bot/bot.db"
     assert (config.default_quota, config.quota_period, config.openai_max_retries) == (0, "month", 5)
     assert config.message_content_intent is False and config.dev_guild_id == 123456789012345678
 
@@ -188,7 +189,8 @@ def test_vary_model_follows_image_model():
     ("name", "value", "words"),
     [
         ("OPENAI_BASE_URL", "api.openai.com", "must be an http(s) URL"),
-        ("DATABASE_URL", "postgres://x", "must look like sqlite:///data/bot.db"),
+        ("DATABASE_URL", "mysql://x", "must look like sqlite:///data/bot.db"),
+        ("DATABASE_URL", "postgresql:///nohost", "names no PostgreSQL host"),
         ("QUOTA_PERIOD", "hour", "must be one of day, week, month"),
         ("OPENAI_MAX_RETRIES", "-1", "from 0 to 10"),
         ("MESSAGE_CONTENT_INTENT", "maybe", "must be true or false"),
@@ -290,6 +292,27 @@ def test_a_database_path_that_cannot_be_created_is_named_as_such(tmp_path):
     )
     assert result.returncode == 1
     assert "Can't use the database at afile/bot.db" in result.stderr
+    assert "internet" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_postgresql_url_is_the_store_and_its_password_never_shown():
+    url = "postgresql://bot:s3cret-pw@db.internal:5432/bot"
+    config = load_config({"OPENAI_API_KEY": "x", "DATABASE_URL": url})
+    assert config.database == url
+    with pytest.raises(ConfigError) as refused:
+        load_config({"OPENAI_API_KEY": "x", "DATABASE_URL": "mysql://bot:s3cret-pw@db/bot"})
+    assert "s3cret-pw" not in str(refused.value) and "bot:***@db" in str(refused.value)
+
+
+def test_an_unreachable_postgresql_is_named_as_such_without_its_password(tmp_path):
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    url = f"postgresql://bot:s3cret-pw@127.0.0.1:{port}/bot"
+    result = run_bot(tmp_path, DISCORD_TOKEN="token-not-real", OPENAI_API_KEY="x", DATABASE_URL=url)
+    assert result.returncode == 1
+    assert f"Can't use the PostgreSQL database at postgresql://bot:***@127.0.0.1:{port}/bot" in result.stderr
+    assert "s3cret-pw" not in result.stderr + result.stdout
     assert "internet" not in result.stderr and "Traceback" not in result.stderr
 
 

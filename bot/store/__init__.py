@@ -12,7 +12,15 @@ from bot.store.budgets import (
     BudgetStatus,
     UnpricedUnderBudget,
 )
-from bot.store.database import SchemaVersionError, StoreClosedError, StoreError
+from bot.store.database import (
+    POSTGRES_SCHEMES,
+    SchemaVersionError,
+    StoreClosedError,
+    StoreError,
+    describe,
+    is_postgres,
+    redact_url,
+)
 from bot.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 from bot.store.periods import PERIODS, Period, period_end, period_start, validate_period
 from bot.store.quotas import MAX_AMOUNT, MAX_LIMIT, QuotaExceeded, QuotaPolicy, QuotaStatus, Reservation
@@ -28,6 +36,7 @@ __all__ = [
     "MAX_LIMIT",
     "MIGRATIONS",
     "PERIODS",
+    "POSTGRES_SCHEMES",
     "Budget",
     "BudgetAlert",
     "BudgetExhausted",
@@ -50,7 +59,10 @@ __all__ = [
     "UnpricedUnderBudget",
     "Usage",
     "UsageRow",
+    "describe",
+    "is_postgres",
     "period_end",
     "period_start",
+    "redact_url",
     "validate_period",
 ]

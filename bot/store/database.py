@@ -21,6 +21,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from bot.store.migrations import MIGRATIONS, Migration
 
@@ -74,6 +75,21 @@ class StoreClosedError(StoreError):
 
 def is_postgres(target: str | os.PathLike[str]) -> bool:
     return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``: safe to log or show."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def describe(target: str | os.PathLike[str]) -> str:
+    """Where the store is, for a message: the file, or the URL without its password."""
+    return redact_url(str(target)) if is_postgres(target) else os.fspath(target)
 
 
 def check_migrations(migrations: Sequence[Migration]) -> int:

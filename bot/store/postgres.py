@@ -144,6 +144,8 @@ class PostgresDatabase(Database):
             pool = await asyncpg.create_pool(url, min_size=1, max_size=POOL_SIZE, timeout=CONNECT_TIMEOUT)
         except (asyncpg.PostgresError, asyncpg.InterfaceError) as error:
             raise StoreError(f"PostgreSQL refused the connection: {error}") from error
+        except (OSError, TimeoutError) as error:
+            raise StoreError(f"PostgreSQL didn't answer: {error or type(error).__name__}") from error
         try:
             async with pool.acquire() as connection:
                 await migrate(connection, migrations)
