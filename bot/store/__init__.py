@@ -25,7 +25,8 @@ from bot.store.migrations import LATEST_VERSION, MIGRATIONS, Migration
 from bot.store.periods import PERIODS, Period, period_end, period_start, validate_period
 from bot.store.quotas import MAX_AMOUNT, MAX_LIMIT, QuotaExceeded, QuotaPolicy, QuotaStatus, Reservation
 from bot.store.records import JobCost, JobRecord, PastJob
-from bot.store.store import OwedNotice, Store
+from bot.store.recovery import OwedNotice
+from bot.store.store import Store
 from bot.store.usage import Totals, Usage, UsageRow
 
 __all__ = [

@@ -131,11 +131,12 @@ class Database(ABC):
     ) -> T:
         """Run ``transaction(connection)`` as a write; commit, or roll back on any error.
 
-        ``lock``: what the write decides about (a server id), so that two writes about it never
-        interleave in any process. The transaction runs in its own task: if the caller is cancelled,
-        it still ends in COMMIT or ROLLBACK instead of stopping half-way. If it commits after its
-        caller was cancelled (so nobody will ever see the result), ``undo(connection, result)`` runs
-        as a write of its own: a cancelled reservation must not hold quota.
+        ``lock``: what the write decides about (a server id; 0: the shared upstream limiter), so
+        that two writes about it never interleave in any process. The transaction runs in its own
+        task: if the caller is cancelled, it still ends in COMMIT or ROLLBACK instead of stopping
+        half-way. If it commits after its caller was cancelled (so nobody will ever see the result),
+        ``undo(connection, result)`` runs as a write of its own: a cancelled reservation must not
+        hold quota.
         """
         if self._closed:
             raise StoreClosedError
@@ -167,6 +168,15 @@ class Database(ABC):
         self._spawn(self._run(lambda db: undo(db, result), write=True, lock=lock)).add_done_callback(
             _log_failure
         )
+
+    async def announce(self, db: Connection, channel: str) -> None:
+        """Inside a write: tell every process subscribed to ``channel``, once it commits. SQLite has
+        no such thing (its processes look again on their own)."""
+        return None
+
+    async def subscribe(self, channel: str, callback: Callable[[], None]) -> bool:
+        """Call ``callback`` whenever ``channel`` is announced; False where the engine can't."""
+        return False
 
     @abstractmethod
     async def _run(self, transaction: Transaction[T], *, write: bool, lock: int | None) -> T: ...

@@ -16,13 +16,14 @@ from __future__ import annotations
 import functools
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import asyncpg
 
 from bot.store.database import (
+    Connection,
     Database,
     Params,
     Row,
@@ -126,9 +127,11 @@ class PostgresConnection:
 class PostgresDatabase(Database):
     """A pool of connections to one PostgreSQL database."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, url: str) -> None:
         super().__init__()
         self._pool = pool
+        self._url = url
+        self._listener: asyncpg.Connection | None = None  # LISTENs, opened by the first subscribe
 
     @property
     def engine(self) -> str:
@@ -152,9 +155,21 @@ class PostgresDatabase(Database):
         except BaseException:
             await pool.close()
             raise
-        return cls(pool)
+        return cls(pool, url)
+
+    async def announce(self, db: Connection, channel: str) -> None:
+        await db.execute("SELECT pg_notify(?, '')", (channel,))
+
+    async def subscribe(self, channel: str, callback: Callable[[], None]) -> bool:
+        if self._listener is None:
+            self._listener = await asyncpg.connect(self._url, timeout=CONNECT_TIMEOUT)
+        await self._listener.add_listener(channel, lambda *_: callback())
+        return True
 
     async def _close(self) -> None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            await listener.close()
         await self._pool.close()
 
     async def _run(self, transaction: Transaction[T], *, write: bool, lock: int | None) -> T:

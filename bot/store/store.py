@@ -23,9 +23,7 @@ import json
 import logging
 import os
 import secrets as _secrets
-from collections import defaultdict
-from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -50,28 +48,23 @@ from bot.store.quotas import (
     check_limit,
 )
 from bot.store.records import JobRecords
+from bot.store.recovery import Recovery
 from bot.store.settings import ServerSettings
+from bot.store.turns import Turns
 
 log = logging.getLogger(__name__)
 
 SECRET_BYTES = 32
 
 
-@dataclass(frozen=True)
-class OwedNotice:
-    """A refunded job whose owner is still to be told that nothing was charged."""
-
-    job_id: int
-    channel_id: int | None
-    user_id: int
-
-
-class Store(JobRecords, ServerSettings):
+class Store(Recovery, JobRecords, ServerSettings):
     """Quotas, jobs and secrets in one database (SQLite or PostgreSQL); ``await Store.open(...)``.
 
     This class holds quotas and reservations; what is kept of each job (cost, details, result,
-    reports, the purge) is ``bot.store.records.JobRecords`` and a server's settings (budget, model
-    rules, log channel) ``bot.store.settings.ServerSettings``, both mixed in on one connection."""
+    reports, the purge) is ``bot.store.records.JobRecords``, a server's settings (budget, model
+    rules, log channel) ``bot.store.settings.ServerSettings``, and jobs left in flight by a process
+    that stopped (its own at start-up, or another's whose lease ran out)
+    ``bot.store.recovery.Recovery``, all mixed in on one database."""
 
     def __init__(self, database: Database, default_policy: QuotaPolicy, owner: str) -> None:
         self._database = database
@@ -424,24 +417,6 @@ class Store(JobRecords, ServerSettings):
             self.ledger.learn(status)
         return status
 
-    async def owed_notices(self) -> list[OwedNotice]:
-        """Refunded jobs whose owners are still to be told; clears them."""
-
-        async def run(db: Connection) -> list[OwedNotice]:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT id, channel_id, user_id FROM jobs "
-                    "WHERE notice_owed = 1 AND owner = ? ORDER BY id",
-                    (self._owner,),
-                )
-            )
-            await db.execute(
-                "UPDATE jobs SET notice_owed = 0 WHERE notice_owed = 1 AND owner = ?", (self._owner,)
-            )
-            return [OwedNotice(int(r[0]), None if r[1] is None else int(r[1]), int(r[2])) for r in rows]
-
-        return await self._database.write(run)
-
     async def _finish(self, db: Connection, job_id: int, state: str, charged: int, at: int) -> bool:
         """Move an in-flight job to ``state``; False (and no change) if it already left flight."""
         changed = await db.execute(
@@ -453,45 +428,20 @@ class Store(JobRecords, ServerSettings):
             log.debug("job %d already settled; %s ignored", job_id, state)
         return changed > 0
 
-    async def refund_unfinished(self, *, now: datetime) -> list[Reservation]:
-        """Refund every reservation this owner left 'reserved' (call once at start-up, before taking
-        new jobs) and return them, with each user's status after the refunds."""
-        at = to_micros(now)
+    # --- the upstream limiter shared with other processes ---
 
-        async def run(db: Connection) -> list[Reservation]:
-            rows = list(
-                await db.execute_fetchall(
-                    "SELECT id, guild_id, user_id, amount, created_at, channel_id FROM jobs "
-                    "WHERE owner = ? AND state = ? ORDER BY id",
-                    (self._owner, RESERVED),
-                )
-            )
-            if not rows:
-                return []
-            await db.execute(
-                "UPDATE jobs SET state = ?, charged = 0, settled_at = ?, updated_at = ? "
-                "WHERE owner = ? AND state = ?",
-                (REFUNDED, at, at, self._owner, RESERVED),
-            )
-            by_guild: dict[int, set[int]] = defaultdict(set)
-            for _, guild_id, user_id, _, _, _ in rows:
-                by_guild[guild_id].add(user_id)
-            after: dict[tuple[int, int], QuotaStatus] = {}
-            for guild_id, users in by_guild.items():
-                for user_id in users:
-                    after[guild_id, user_id] = await quotas.status(db, guild_id, user_id, self._default, now)
-            return [
-                Reservation(
-                    job_id, guild_id, user_id, amount, from_micros(created), after[guild_id, user_id], channel
-                )
-                for job_id, guild_id, user_id, amount, created, channel in rows
-            ]
+    def turns(self, *, images_per_window: int, window: float) -> Turns:
+        """This process's side of the limiter every process on this database shares."""
+        return Turns(self._database, self._owner, images_per_window=images_per_window, window=window)
 
-        refunded = await self._database.write(run)
-        self.ledger.forget()
-        if refunded:
-            log.info("refunded %d reservation(s) left unfinished by a previous run", len(refunded))
-        return refunded
+    @property
+    def engine(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._database.engine
+
+    async def subscribe(self, channel: str, callback: Callable[[], None]) -> bool:
+        """``callback()`` whenever another process announces ``channel``; False where the engine can't."""
+        return await self._database.subscribe(channel, callback)
 
     # --- secrets ---
 
