@@ -7,8 +7,8 @@ runs as one write under the limiter's lock, so every process sees one truth:
 
 1. this process's waiting members are brought up to date (rows it no longer has are removed);
 2. while a 429's pause lasts, nobody goes;
-3. the next member is the one served longest ago (never served: first), among the waiting members of
-   processes whose lease is current — round-robin across processes;
+3. the next member is the one served longest ago (turns are numbered; never served: first), among
+   the waiting members of processes whose lease is current — round-robin across processes;
 4. if that member is this process's and their images fit in what the window has left, the images are
    counted (``turns_sent``), the member goes to the back of the round, and the turn is this process's.
    The member's row stays until this process next says what it has waiting (at the back of the
@@ -32,6 +32,7 @@ __all__ = ["CHANNEL", "LIMITER_LOCK", "POLL", "Turn", "Turns"]
 
 CHANNEL = "bot_turns"  # NOTIFY channel: something changed, look again
 LIMITER_LOCK = 0  # the write lock of the shared limiter (no server has id 0)
+REMEMBERED_TURNS = 100_000  # members served longer ago than this many turns count as never served
 POLL = 1.0  # seconds: look again at most this long after the last look, announced or not
 
 
@@ -57,9 +58,11 @@ class Turns:
     def owner(self) -> str:
         return self._owner
 
-    async def take(self, waiting: Mapping[str, int], *, now: int) -> Turn:
-        """``waiting``: {member: images of their next request} of this process (empty: none)."""
-        images_cap = self.images_per_window
+    async def take(self, waiting: Mapping[str, int], *, now: int, limit: int | None = None) -> Turn:
+        """``waiting``: {member: images of their next request} of this process (empty: none).
+        ``limit``: images per window when this process knows a lower one than configured (upstream's
+        headers said so)."""
+        images_cap = self.images_per_window if limit is None else max(1, min(limit, self.images_per_window))
 
         async def run(db: Connection) -> Turn:
             await self._register(db, waiting, now)
@@ -76,7 +79,7 @@ class Turns:
                 "SELECT r.owner, r.member, r.images FROM turn_requests AS r "
                 "LEFT JOIN turn_members AS m ON m.member = r.member "
                 "WHERE r.owner = ? OR r.owner IN (SELECT owner FROM instances WHERE lease_until >= ?) "
-                "ORDER BY COALESCE(m.last_served, -1), r.since, r.owner, r.member LIMIT 1",
+                "ORDER BY COALESCE(m.last_turn, -1), r.since, r.owner, r.member LIMIT 1",
                 (self._owner, now),
             )
             if not nxt or nxt[0][0] != self._owner:
@@ -94,12 +97,16 @@ class Turns:
                         break
                 return Turn(None, max(0.0, (wait_until - now) / 1_000_000))
             await db.execute("INSERT INTO turns_sent (sent_at, images) VALUES (?, ?)", (now, images))
-            await db.execute(
-                "INSERT INTO turn_members (member, last_served) VALUES (?, ?) "
-                "ON CONFLICT (member) DO UPDATE SET last_served = excluded.last_served",
-                (member, now),
+            await db.execute(  # "WHERE true": SQLite's parser needs it before ON CONFLICT
+                "INSERT INTO turn_members (member, last_turn) "
+                "SELECT ?, COALESCE(MAX(last_turn), 0) + 1 FROM turn_members WHERE true "
+                "ON CONFLICT (member) DO UPDATE SET last_turn = excluded.last_turn",
+                (member,),
             )
-            await db.execute("DELETE FROM turn_members WHERE last_served < ?", (start,))
+            await db.execute(
+                "DELETE FROM turn_members WHERE last_turn < (SELECT MAX(last_turn) FROM turn_members) - ?",
+                (REMEMBERED_TURNS,),
+            )
             await self._announce(db)
             return Turn(str(member))
 
@@ -161,6 +168,16 @@ class Turns:
             )
         )
         return int(rows[0][0])
+
+    async def waiting(self) -> dict[str, list[str]]:
+        """{process: members it has waiting}, as every process sees it."""
+        rows = await self._database.read(
+            lambda db: db.execute_fetchall("SELECT owner, member FROM turn_requests ORDER BY owner, member")
+        )
+        found: dict[str, list[str]] = {}
+        for owner, member in rows:
+            found.setdefault(str(owner), []).append(str(member))
+        return found
 
     async def _forget(self, db: Connection, member: str) -> None:
         await db.execute("DELETE FROM turn_requests WHERE owner = ? AND member = ?", (self._owner, member))

@@ -65,10 +65,22 @@ class FairQueue(Generic[W]):
         if item is None:
             return None
         heapq.heappop(self._heap)
-        user = item.user
-        self._last_served[user] = next(self._turns)
-        self._drop_first(user)
+        self.serve(item)
         return item
+
+    def serve(self, item: W) -> None:
+        """Serve ``item``, the first of its member's (chosen elsewhere: another process's queue may
+        have decided whose turn it is): it leaves, and its member goes to the back of the round."""
+        queue = self._by_user.get(item.user)
+        if not queue or queue[0] is not item:
+            raise ValueError("only a member's first waiting item can be served")
+        self._last_served[item.user] = next(self._turns)
+        self._drop_first(item.user)
+
+    def heads(self) -> list[W]:
+        """The first waiting item of each member not parked, in serving order."""
+        users = sorted((user for user in self._by_user if user not in self._parked), key=self._key)
+        return [self._by_user[user][0] for user in users]
 
     def remove(self, item: W) -> bool:
         """Withdraw ``item`` (a member has only a few requests waiting: O(that) + O(log n))."""

@@ -100,8 +100,9 @@ class RateWindow:
             self._sent_images -= self._sent.popleft()[1]
         return self._sent_images
 
-    def pause(self, seconds: float | None) -> None:
-        """Hold every request for ``seconds`` (Retry-After), or a growing pause when none was given.
+    def pause(self, seconds: float | None) -> float:
+        """Hold every request for ``seconds`` (Retry-After), or a growing pause when none was given;
+        the seconds held.
 
         At most MAX_PAUSE: after that one request probes again (an hour-long Retry-After must not
         freeze the queue; if upstream still refuses, it says for how long again).
@@ -113,6 +114,7 @@ class RateWindow:
         self._pauses_in_a_row += 1
         self._paused_until = max(self._paused_until, self._clock() + seconds)
         log.warning("upstream rate limit: holding every request for %.1fs", seconds)
+        return seconds
 
     def observe(self, info: RateLimitInfo | None, *, images: int = 0, tokens: int | None = None) -> None:
         """Learn from a successful response: its ``x-ratelimit-*`` headers and, when it reports its

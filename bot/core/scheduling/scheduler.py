@@ -44,7 +44,7 @@ _UNTIL_WOKEN = 10.0**9  # a sleep that ends only when it is cancelled (a turn ha
 
 
 @dataclass(eq=False)
-class _Waiter(Generic[T]):
+class Waiter(Generic[T]):
     """One upstream request waiting for its turn."""
 
     ticket: Ticket
@@ -81,7 +81,7 @@ class Ticket:
     user: Hashable
     closed: bool = False
     progress: Progress = field(default_factory=Progress, repr=False)
-    waiting: set[_Waiter] = field(default_factory=set, repr=False)
+    waiting: set[Waiter] = field(default_factory=set, repr=False)
 
     @contextlib.asynccontextmanager
     async def showing_place(self, callback: PositionCallback | None) -> AsyncIterator[None]:
@@ -134,7 +134,7 @@ class Scheduler:
         self._parked: list[tuple[float, int, Hashable]] = []  # (until, tie-break, member)
         self.admission = Admission(max_jobs_per_user)
         self._in_flight: set[asyncio.Task[object]] = set()
-        self._queue: FairQueue[_Waiter] = FairQueue()
+        self._queue: FairQueue[Waiter] = FairQueue()
         self._dispatcher: asyncio.Task[None] | None = None
         self._doorbell: asyncio.Task[None] | None = None  # cancelled to make the dispatcher look again
         self._serial = itertools.count()  # arrival order of requests
@@ -171,7 +171,7 @@ class Scheduler:
 
     async def run(self, ticket: Ticket, images: int, attempt: Callable[[], Awaitable[T]]) -> T:
         images = max(1, min(images, self.rate.images_per_minute))
-        waiter = _Waiter(ticket, images, next(self._serial), attempt)
+        waiter = Waiter(ticket, images, next(self._serial), attempt)
         self._queue.push(waiter)
         ticket.waiting.add(waiter)
         waiter.task = asyncio.ensure_future(self._wait_turn(waiter))
@@ -198,7 +198,7 @@ class Scheduler:
         self.observe(result, images)
         return result
 
-    async def _wait_turn(self, waiter: _Waiter) -> None:
+    async def _wait_turn(self, waiter: Waiter) -> None:
         """Sleep until the dispatcher hands this request its turn (it cancels the sleep)."""
         try:
             while waiter.request is None:
@@ -256,9 +256,10 @@ class Scheduler:
             return None
         return self.rate.delay(images)
 
-    def _take(self, waiter: _Waiter) -> None:
-        """Give the head its turn: count its images and start its request, in one step."""
-        self._queue.pop()
+    def _take(self, waiter: Waiter) -> None:
+        """Give ``waiter`` (its member's first) its turn: count its images and start its request, in
+        one step."""
+        self._queue.serve(waiter)
         self.rate.record(waiter.images)
         self.share.record(waiter.user, waiter.images)
         waiter.request = asyncio.ensure_future(waiter.attempt())
