@@ -9,12 +9,14 @@ here, so building a bot never touches the jobs of one still running on the same 
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
 from bot.config import Config, load_config
 from bot.core.pipeline import JobRunner
-from bot.core.scheduling import Scheduler
+from bot.core.scheduling import Scheduler, SharedScheduler
 from bot.images import ImagesClient, ModelRegistry
 from bot.store import QuotaPolicy, Store
+from bot.store.turns import CHANNEL
 from bot.ui.audit import AuditLog
 from bot.ui.buttons import RESULT_CONTROLS, ResultControls
 from bot.ui.client import ImageBot, Services
@@ -51,6 +53,26 @@ async def create_bot(config: Config | None = None) -> ImageBot:
     return bot
 
 
+async def open_scheduler(config: Config, store: Store) -> Scheduler:
+    """The upstream limiter: this process's own on SQLite; on PostgreSQL, one every process sharing
+    the database takes its turns from (announced changes wake the others at once)."""
+    options: dict[str, Any] = {
+        "images_per_minute": config.openai_images_per_minute,
+        "max_concurrency": config.openai_max_concurrency,
+        "max_jobs_per_user": config.max_jobs_per_user,
+        "window": config.openai_rate_window,
+    }
+    if store.engine != "postgresql":
+        return Scheduler(**options)
+    margin = min(0.5, config.openai_rate_window / 120)  # as RateWindow counts: upstream counts on arrival
+    turns = store.turns(
+        images_per_window=config.openai_images_per_minute, window=config.openai_rate_window + margin
+    )
+    shared = SharedScheduler(turns=turns, **options)
+    await store.subscribe(CHANNEL, shared.look_again)
+    return shared
+
+
 async def open_services(config: Config) -> Services:
     """Every service, ready; whatever was opened is closed again if a later one fails."""
     async with contextlib.AsyncExitStack() as opened:
@@ -73,12 +95,7 @@ async def open_services(config: Config) -> Services:
             default_policy=QuotaPolicy(limit=config.default_quota, period=config.quota_period),
         )
         opened.push_async_callback(store.close)
-        scheduler = Scheduler(
-            images_per_minute=config.openai_images_per_minute,
-            max_concurrency=config.openai_max_concurrency,
-            max_jobs_per_user=config.max_jobs_per_user,
-            window=config.openai_rate_window,
-        )
+        scheduler = await open_scheduler(config, store)
         runner = JobRunner(
             store,
             images,

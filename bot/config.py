@@ -107,6 +107,7 @@ class Config:
     log_format: str = "text"
     message_content_intent: bool = True
     dev_guild_id: int | None = None
+    instance_lease: float = 30.0  # seconds a process is known alive after each renewal
 
     @property
     def official_backend(self) -> bool:

@@ -6,11 +6,9 @@ and owns them from then on: ``close`` finishes the running jobs and closes the s
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -26,6 +24,7 @@ from bot.store import Store
 from bot.ui.audit import AuditLog
 from bot.ui.entry import JobEntry
 from bot.ui.error_handler import report_error
+from bot.ui.leases import LeaseKeeper, tell_interrupted
 
 log = logging.getLogger(__name__)
 
@@ -86,11 +85,14 @@ class ImageBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, replied_user=False),
         )
         self.services = services
+        self.leases = LeaseKeeper(self, services.store, lease=services.config.instance_lease)
         self._interrupted: list[tuple[int | None, int]] = []  # (channel, user) owed a notice
         self._shut_down = False
 
     async def setup_hook(self) -> None:
         await self.recover()
+        if self.services.store.engine == "postgresql":  # processes on several machines share it
+            await self.leases.start()
         await self.refresh_models()
         self.model_refresh.start()
         self.retention.start()
@@ -176,15 +178,7 @@ class ImageBot(commands.Bot):
                 invite_url(self.application_id),
             )
         interrupted, self._interrupted = self._interrupted, []
-        for (channel_id, user_id), count in Counter(interrupted).items():
-            channel = self.get_channel(channel_id) if channel_id else None
-            if not isinstance(channel, discord.abc.Messageable):
-                continue
-            with contextlib.suppress(discord.HTTPException):
-                await channel.send(
-                    text.restart_notice(user_id, count),
-                    allowed_mentions=discord.AllowedMentions(users=[discord.Object(user_id)]),
-                )
+        await tell_interrupted(self, interrupted)
 
     async def on_guild_available(self, guild: discord.Guild) -> None:
         """Read the server's quotas ahead of its first command (see ``bot.store.ledger``)."""
@@ -208,6 +202,7 @@ class ImageBot(commands.Bot):
             grace = self.services.config.shutdown_grace
             log.info("finishing running jobs (up to %ss)", grace)
             await self.services.runner.shutdown(grace)
+            await self.leases.stop()
         try:
             await super().close()
         finally:
