@@ -22,6 +22,8 @@ from bot.config import Config
 from bot.core import text
 from bot.core.pipeline import JobRunner, utcnow
 from bot.images import ImagesClient, ModelRegistry
+from bot.metrics import Metrics
+from bot.monitor import Monitor
 from bot.store import Store
 from bot.ui.audit import AuditLog
 from bot.ui.entry import JobEntry
@@ -41,9 +43,12 @@ class Services:
     runner: JobRunner
     entry: JobEntry
     audit: AuditLog
+    metrics: Metrics
+    monitor: Monitor  # serving /healthz and /metrics when METRICS_PORT is set
 
     async def aclose(self) -> None:
         try:
+            await self.monitor.aclose()
             await self.images.aclose()
         finally:
             await self.store.close()
@@ -86,8 +91,17 @@ class ImageBot(commands.Bot):
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, replied_user=False),
         )
         self.services = services
+        services.monitor.connection = self.connection_problem
         self._interrupted: list[tuple[int | None, int]] = []  # (channel, user) owed a notice
         self._shut_down = False
+
+    def connection_problem(self) -> str | None:
+        """Why this process is not connected to Discord (None: it is), for ``/healthz``."""
+        if self.is_closed() or not self.is_ready():
+            return "not connected to Discord"
+        if self.ws is None or not self.ws.open:
+            return "the connection to Discord is down (reconnecting)"
+        return None
 
     async def setup_hook(self) -> None:
         await self.recover()
@@ -102,6 +116,7 @@ class ImageBot(commands.Bot):
         unfinished = await store.refund_unfinished(now=utcnow())
         if unfinished:
             log.warning("refunded %d job(s) left unfinished by the previous run", len(unfinished))
+            self.services.metrics.images(refunded=sum(job.amount for job in unfinished))
         self._interrupted = [(job.channel_id, job.user_id) for job in unfinished]
         self._interrupted += [(notice.channel_id, notice.user_id) for notice in await store.owed_notices()]
 
