@@ -19,7 +19,7 @@ from bot.monitor import Monitor
 from bot.store import QuotaPolicy, Store
 from bot.ui.audit import AuditLog
 from bot.ui.buttons import RESULT_CONTROLS, ResultControls
-from bot.ui.client import ImageBot, Services
+from bot.ui.client import ImageBot, Services, build_bot
 from bot.ui.entry import JobEntry
 from cogs.admin import AdminCog
 from cogs.edit import EditCog
@@ -34,7 +34,7 @@ async def create_bot(config: Config | None = None) -> ImageBot:
     """The fully wired bot from the environment (or ``config``), not yet connected."""
     services = await open_services(config or load_config())
     try:
-        bot = ImageBot(services)
+        bot = build_bot(services)
         bot.add_dynamic_items(*RESULT_CONTROLS)  # result buttons keep working after a restart
         entry, models, default = services.entry, services.models, services.config.image_model
         for cog in (

@@ -2,6 +2,8 @@
 
 It receives every service ready made (``bot.app.create_bot`` builds them, the cogs and the buttons)
 and owns them from then on: ``close`` finishes the running jobs and closes the services.
+``build_bot`` makes an ``ImageBot`` (one gateway connection) or, with SHARD_COUNT, a
+``ShardedImageBot``: the same bot as discord.py's ``AutoShardedBot`` on the shards SHARD_IDS.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -89,11 +92,17 @@ class ImageBot(commands.Bot):
             help_command=None,
             tree_cls=CommandTree,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, replied_user=False),
+            **self.connection_options(services.config),
         )
         self.services = services
         services.monitor.connection = self.connection_problem
         self._interrupted: list[tuple[int | None, int]] = []  # (channel, user) owed a notice
         self._shut_down = False
+
+    @staticmethod
+    def connection_options(config: Config) -> dict[str, Any]:
+        """What discord.py's constructor is told of the gateway connection(s): nothing, for one."""
+        return {}
 
     def connection_problem(self) -> str | None:
         """Why this process is not connected to Discord (None: it is), for ``/healthz``."""
@@ -102,6 +111,10 @@ class ImageBot(commands.Bot):
         if self.ws is None or not self.ws.open:
             return "the connection to Discord is down (reconnecting)"
         return None
+
+    def shards_text(self) -> str:
+        """The shards this process runs, for the ready line (nothing when unsharded)."""
+        return ""
 
     async def setup_hook(self) -> None:
         await self.recover()
@@ -185,9 +198,10 @@ class ImageBot(commands.Bot):
         off that nothing was charged (once)."""
         if self.user is not None and self.application_id is not None:
             log.info(
-                "ready as %s in %d server(s); invite: %s",
+                "ready as %s in %d server(s)%s; invite: %s",
                 self.user,
                 len(self.guilds),
+                self.shards_text(),
                 invite_url(self.application_id),
             )
         interrupted, self._interrupted = self._interrupted, []
@@ -227,3 +241,33 @@ class ImageBot(commands.Bot):
             await super().close()
         finally:
             await self.services.aclose()
+
+
+class ShardedImageBot(ImageBot, commands.AutoShardedBot):
+    """The same bot on the shards SHARD_IDS of SHARD_COUNT: one gateway connection per shard."""
+
+    @staticmethod
+    def connection_options(config: Config) -> dict[str, Any]:
+        assert config.shard_count is not None
+        ids = config.shard_ids if config.shard_ids is not None else range(config.shard_count)
+        return {"shard_count": config.shard_count, "shard_ids": list(ids)}
+
+    def connection_problem(self) -> str | None:
+        if self.is_closed() or not self.is_ready():
+            return "not connected to Discord"
+        if not self.shards:
+            return "no shard connected to Discord"
+        down = sorted(shard_id for shard_id, shard in self.shards.items() if shard.is_closed())
+        if down:
+            return f"shard(s) {', '.join(map(str, down))} not connected to Discord"
+        return None
+
+    def shards_text(self) -> str:
+        return f" on shard(s) {', '.join(map(str, sorted(self.shards)))} of {self.shard_count}"
+
+
+def build_bot(services: Services) -> ImageBot:
+    """The bot for the configuration: sharded when SHARD_COUNT is set, else one connection."""
+    if services.config.shard_count is not None:
+        return ShardedImageBot(services)
+    return ImageBot(services)
