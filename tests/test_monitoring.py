@@ -3,12 +3,18 @@ HTTP on 127.0.0.1, from a bot driven through SimCord against the fake Images API
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
 import aiohttp
 import pytest
 import simcord
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import images_of
+from tests.helpers import REPO, images_of
 
 pytestmark = pytest.mark.bot_env(METRICS_PORT="0")  # any free port: the bot says which
 
@@ -142,3 +148,25 @@ async def test_two_bots_in_one_process_count_apart(make_bot, world):
 
     assert value(await samples(other), "imagebot_jobs_total", kind="imagine", outcome="delivered") == 0
     assert value(await samples(world.bot), "imagebot_jobs_total", kind="imagine", outcome="delivered") == 1
+
+
+def dockerfile_healthcheck() -> list[str]:
+    """The command of the Dockerfile's HEALTHCHECK (its exec form, as Docker runs it)."""
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8").replace("\\\n", " ")
+    [line] = [line for line in text.splitlines() if line.startswith("HEALTHCHECK ")]
+    return json.loads(line.split(" CMD ", 1)[1])
+
+
+async def test_the_images_healthcheck_passes_on_a_healthy_bot_and_fails_on_an_unhealthy_one(world):
+    command = dockerfile_healthcheck()
+    assert command[0] == "python"
+    env = {"PATH": os.environ["PATH"], "METRICS_PORT": str(world.bot.services.monitor.port)}
+
+    def probe() -> int:
+        return subprocess.run(
+            [sys.executable, *command[1:]], env=env, capture_output=True, timeout=30
+        ).returncode
+
+    assert await asyncio.to_thread(probe) == 0
+    await world.bot.services.store.close()
+    assert await asyncio.to_thread(probe) != 0
