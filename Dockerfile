@@ -26,5 +26,11 @@ RUN pip install . && mkdir -p /app/data && chown bot:bot /app/data
 
 USER 10001
 VOLUME ["/app/data"]
-ENV DATABASE_URL=sqlite:////app/data/bot.db
+# /healthz and /metrics (Prometheus) on METRICS_PORT; the health check asks /healthz, which is 200
+# only while the bot is connected to Discord, its database answers and its limiter isn't stuck.
+ENV DATABASE_URL=sqlite:////app/data/bot.db \
+    METRICS_PORT=8080
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % (os.environ.get('METRICS_PORT') or '8080'), timeout=4)"]
 CMD ["python", "-m", "bot"]

@@ -1,6 +1,7 @@
 """``python -m bot``: load .env, check the configuration, run until Ctrl-C or SIGTERM.
 
-``python -m bot backup PATH``: a consistent copy of the SQLite database while the bot runs."""
+``python -m bot backup PATH``: a consistent copy of the SQLite database while the bot runs.
+``python -m bot check [--offline]``: one line per check of what running needs (``bot.check``)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
             f"Warning: {name} is set but the bot reads no such variable; did you mean {meant}?",
             file=sys.stderr,
         )
+    if args[:1] == ["check"]:
+        from bot.check import check_command  # imported late, like the bot itself
+
+        return check_command(args[1:])
     try:
         config = load_config(require_token=True)
     except ConfigError as error:

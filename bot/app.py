@@ -15,11 +15,13 @@ from bot.config import Config, load_config
 from bot.core.pipeline import JobRunner
 from bot.core.scheduling import Scheduler, SharedScheduler
 from bot.images import ImagesClient, ModelRegistry
+from bot.metrics import Metrics
+from bot.monitor import Monitor
 from bot.store import QuotaPolicy, Store
 from bot.store.turns import CHANNEL
 from bot.ui.audit import AuditLog
 from bot.ui.buttons import RESULT_CONTROLS, ResultControls
-from bot.ui.client import ImageBot, Services
+from bot.ui.client import ImageBot, Services, build_bot
 from bot.ui.entry import JobEntry
 from cogs.admin import AdminCog
 from cogs.edit import EditCog
@@ -34,7 +36,7 @@ async def create_bot(config: Config | None = None) -> ImageBot:
     """The fully wired bot from the environment (or ``config``), not yet connected."""
     services = await open_services(config or load_config())
     try:
-        bot = ImageBot(services)
+        bot = build_bot(services)
         bot.add_dynamic_items(*RESULT_CONTROLS)  # result buttons keep working after a restart
         entry, models, default = services.entry, services.models, services.config.image_model
         for cog in (
@@ -76,6 +78,7 @@ async def open_scheduler(config: Config, store: Store) -> Scheduler:
 async def open_services(config: Config) -> Services:
     """Every service, ready; whatever was opened is closed again if a later one fails."""
     async with contextlib.AsyncExitStack() as opened:
+        metrics = Metrics()
         models = ModelRegistry(
             config.models, official_backend=config.official_backend, default_model=config.image_model
         )
@@ -88,12 +91,10 @@ async def open_services(config: Config) -> Services:
             api_type="azure" if config.openai_api_type == "azure" else "openai",
             azure_api_version=config.azure_api_version,
             max_held_bytes=config.openai_max_inflight_mb * 1024 * 1024,
+            metrics=metrics,
         )
         opened.push_async_callback(images.aclose)
-        store = await Store.open(
-            config.database,
-            default_policy=QuotaPolicy(limit=config.default_quota, period=config.quota_period),
-        )
+        store = await open_store(config)
         opened.push_async_callback(store.close)
         scheduler = await open_scheduler(config, store)
         runner = JobRunner(
@@ -103,9 +104,24 @@ async def open_services(config: Config) -> Services:
             scheduler=scheduler,
             user_key=await store.secret("user-hash"),
             cost_ceilings=await store.cost_ceilings(),
+            metrics=metrics,
         )
+        metrics.watch_queue(lambda: scheduler.waiting)
+        monitor = Monitor(metrics, store, scheduler)
+        if config.metrics_port is not None:
+            await monitor.start(config.metrics_port)
+            opened.push_async_callback(monitor.aclose)
         audit = AuditLog(store)
         entry = JobEntry(runner, models, vary_model=config.vary_model, controls=ResultControls(), audit=audit)
-        services = Services(config, models, images, store, runner, entry, audit)
+        services = Services(config, models, images, store, runner, entry, audit, metrics, monitor)
         opened.pop_all()  # from here the bot owns them
     return services
+
+
+async def open_store(config: Config) -> Store:
+    """The store the configuration names, opened and migrated (``python -m bot check`` opens it so too)."""
+    return await Store.open(
+        config.database,
+        default_policy=QuotaPolicy(limit=config.default_quota, period=config.quota_period),
+        owner=config.store_owner,
+    )

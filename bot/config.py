@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -29,6 +31,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 DEFAULT_MAX_INFLIGHT_MB = 64
 
 T = TypeVar("T")
+MAX_SHARDS = 100_000
+_INSTANCE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 
 VARIABLES = (
     "DISCORD_TOKEN",
@@ -55,6 +59,11 @@ VARIABLES = (
     "LOG_FORMAT",
     "MESSAGE_CONTENT_INTENT",
     "DEV_GUILD_ID",
+    "METRICS_PORT",
+    "SHARD_COUNT",
+    "SHARD_IDS",
+    "INSTANCE_NAME",
+    "INSTANCE_LEASE_SECONDS",
 )
 """Every variable the bot reads (tests and benchmarks clear them all before building a bot)."""
 
@@ -108,6 +117,24 @@ class Config:
     message_content_intent: bool = True
     dev_guild_id: int | None = None
     instance_lease: float = 30.0  # seconds a process is known alive after each renewal
+    #: the port of /healthz and /metrics (0: any free one); None: no such server
+    metrics_port: int | None = None
+    #: None: one gateway connection, as an unsharded bot; else this process runs ``shard_ids`` of it
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
+    #: this process's stable name (the store's owner of its jobs): INSTANCE_NAME, else the hostname
+    #: and the shard ids
+    instance_name: str = field(default_factory=socket.gethostname)
+    named: bool = False  # INSTANCE_NAME was given
+
+    @property
+    def store_owner(self) -> str:
+        """Whose jobs this process refunds at start-up: its instance name where processes share the
+        database (PostgreSQL, shards, INSTANCE_NAME); else ``default``, as every earlier version, so
+        a container re-created under a new hostname still refunds the jobs its predecessor left."""
+        if self.named or self.shard_ids is not None or self.database.startswith(POSTGRES_SCHEMES):
+            return self.instance_name
+        return "default"
 
     @property
     def official_backend(self) -> bool:
@@ -166,6 +193,9 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
     def number(name: str, default: int, low: int, high: int) -> int:
         return take(lambda: _int(get(name), name, default=default, low=low, high=high), default)
 
+    shard_count = take(lambda: _optional_int(get("SHARD_COUNT"), "SHARD_COUNT", low=1, high=MAX_SHARDS), None)
+    shard_ids = take(lambda: _shard_ids(get("SHARD_IDS"), shard_count, get("SHARD_COUNT")), None)
+
     config = Config(
         discord_token=token,
         openai_api_key=api_key or "",
@@ -208,6 +238,14 @@ def load_config(environ: Mapping[str, str] | None = None, *, require_token: bool
             lambda: _bool(get("MESSAGE_CONTENT_INTENT"), "MESSAGE_CONTENT_INTENT", default=True), True
         ),
         dev_guild_id=take(lambda: _snowflake(get("DEV_GUILD_ID"), "DEV_GUILD_ID"), None),
+        metrics_port=take(
+            lambda: _optional_int(get("METRICS_PORT"), "METRICS_PORT", low=0, high=65_535), None
+        ),
+        shard_count=shard_count,
+        shard_ids=shard_ids,
+        instance_name=take(lambda: _instance_name(get("INSTANCE_NAME"), shard_ids), socket.gethostname()),
+        named=get("INSTANCE_NAME") is not None,
+        instance_lease=number("INSTANCE_LEASE_SECONDS", 30, 3, 3600),
     )
     if len(problems) == 1:
         raise problems[0]
@@ -281,6 +319,46 @@ def _database(value: str) -> str:
             f"(got {redact_url(value)!r})",
         )
     return value[len(prefix) :]
+
+
+def _shard_ids(value: str | None, count: int | None, count_set: str | None) -> tuple[int, ...] | None:
+    """SHARD_IDS (``0,1``), each id once and below SHARD_COUNT; unset: every shard of SHARD_COUNT."""
+    if value is None:
+        return None if count is None else tuple(range(count))
+    if count_set is None:
+        raise ConfigError("SHARD_IDS", "needs SHARD_COUNT: the number of shards the whole bot runs on")
+    if count is None:  # SHARD_COUNT itself is malformed (and told)
+        return None
+    parts = [part.strip() for part in value.split(",")]
+    if not all(part.isdigit() for part in parts):
+        raise ConfigError(
+            "SHARD_IDS", f"must be shard numbers separated by commas, such as 0,1 (got {value!r})"
+        )
+    ids = [int(part) for part in parts]
+    wrong = [shard for shard in ids if shard >= count]
+    if wrong:
+        raise ConfigError(
+            "SHARD_IDS",
+            f"must be shard numbers from 0 to {count - 1} (SHARD_COUNT is {count}; got {wrong[0]})",
+        )
+    twice = sorted({shard for shard in ids if ids.count(shard) > 1})
+    if twice:
+        raise ConfigError("SHARD_IDS", f"names shard {twice[0]} more than once (got {value!r})")
+    return tuple(ids)
+
+
+def _instance_name(value: str | None, shard_ids: tuple[int, ...] | None) -> str:
+    """INSTANCE_NAME, else the hostname, with the shard ids when sharded (``myhost-shards-0-1``)."""
+    if value is None:
+        host = socket.gethostname() or "bot"
+        return host if shard_ids is None else f"{host}-shards-{'-'.join(map(str, shard_ids))}"
+    if not _INSTANCE_NAME.fullmatch(value):
+        raise ConfigError(
+            "INSTANCE_NAME",
+            "must be 1 to 100 letters, digits, '.', '_' or '-', starting with a letter or digit "
+            f"(got {value!r})",
+        )
+    return value
 
 
 def _int(value: str | None, name: str, *, default: int, low: int, high: int) -> int:

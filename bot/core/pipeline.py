@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
+from bot.core.metering import metered_gate, outcome
 from bot.core.recipes import Inputs, Recipe, UpstreamRequest, cost_key, to_request, upstream_prompt
 from bot.core.rules import ServerRules
 from bot.core.scheduling import JobCancelled, PositionCallback, Scheduler, ShuttingDown, Ticket
@@ -42,6 +43,7 @@ from bot.images import (
     worst_case_cost,
 )
 from bot.images.pricing import add_costs
+from bot.metrics import Metrics
 from bot.store import BudgetAlert, QuotaStatus, Reservation, Store
 
 log = logging.getLogger(__name__)
@@ -159,8 +161,10 @@ class JobRunner:
         user_key: bytes,
         clock: Callable[[], datetime] = utcnow,
         cost_ceilings: dict[tuple[str, str, str], float] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self.metrics = metrics or Metrics()
         #: the most billed per image so far, by (model, size, quality): a worst case is never below it
         self._ceilings = dict(cost_ceilings or {})
         self._images = images
@@ -187,7 +191,11 @@ class JobRunner:
         Raises TooManyJobs or ShuttingDown with nothing held. Pass the result to ``reserve``, or
         give it back with ``withdraw``.
         """
-        ticket = self._scheduler.admit((job.guild_id, job.user_id))
+        try:
+            ticket = self._scheduler.admit((job.guild_id, job.user_id))
+        except BotError:
+            self.metrics.job_ended(job.recipe.kind, "refused")
+            raise
         ledger = self._store.ledger
         forecast = ledger.forecast(job.guild_id, job.user_id, job.n, now=self._clock())
         if forecast:
@@ -218,8 +226,9 @@ class JobRunner:
                 hold_usd=self.worst_case(job),
                 roles=job.roles,
             )
-        except BaseException:
+        except BaseException as error:
             self.withdraw(admitted, job)
+            self.metrics.job_ended(job.recipe.kind, outcome(error))
             raise
         if admitted.expected:
             self._store.ledger.unpend(job.guild_id, job.user_id, job.n)
@@ -260,6 +269,7 @@ class JobRunner:
         """Give a claim back in full (the job never ran)."""
         claim.ticket.close()
         await self._store.refund(claim.id, now=self._clock())
+        self.metrics.images(refunded=claim.reservation.amount)
 
     def cancel(self, job_id: int, user_id: int) -> CancelResult:
         """The owner withdraws a job that is waiting in the queue (it is then refunded in full)."""
@@ -303,6 +313,7 @@ class JobRunner:
         as WebP, see ``recipes.compact_output``); ``on_budget_alert`` is told when the job's cost
         takes the server's spending past 50, 80 or 100 % of its budget.
         """
+        started = asyncio.get_running_loop().time()
         async with self._in_flight(job, claim) as holding:
             try:
                 inputs = await self._prepare(job, claim, prepare)
@@ -313,9 +324,13 @@ class JobRunner:
                 if holding is not None:
                     holding.release()
             except BaseException as error:
+                self.metrics.job_ended(job.recipe.kind, outcome(error))
                 await self._refund_after(error, claim.reservation)
                 raise
-        return await self._settle(claim.reservation, delivered)
+        settled = await self._settle(claim.reservation, delivered)
+        done = "delivered" if settled.charged == claim.reservation.amount else "partial"
+        self.metrics.job_ended(job.recipe.kind, done, seconds=asyncio.get_running_loop().time() - started)
+        return settled
 
     # --- the steps of run, in order ---
 
@@ -372,6 +387,7 @@ class JobRunner:
         if made.cost.exact and made.images:
             per_image = made.cost.usd / len(made.images)
             self._ceilings[key] = max(self._ceilings.get(key, 0.0), per_image)
+        self.metrics.spent(job.recipe.model, made.cost.usd)
         alert = await self._store.record_cost(
             claim.id, made.cost.usd, exact=made.cost.exact, now=self._clock(), ceiling=(key, len(made.images))
         )
@@ -412,12 +428,14 @@ class JobRunner:
         charged = max(0, min(posted.images, reservation.amount))
         where = (posted.channel_id, posted.message_id) if posted.channel_id and posted.message_id else None
         await self._store.settle(reservation.id, charged, now=self._clock(), result=where)
+        self.metrics.images(charged=charged, refunded=reservation.amount - charged)
         log.info("job %s charged %d of %d image(s)", reservation.id, charged, reservation.amount)
         return Outcome(charged=charged)
 
     async def _refund_quietly(self, reservation: Reservation, *, notice_owed: bool = False) -> None:
         try:
             await self._store.refund(reservation.id, now=self._clock(), notice_owed=notice_owed)
+            self.metrics.images(refunded=reservation.amount)
         except Exception:
             # The reservation stays 'reserved' and is refunded at the next start-up.
             log.exception("could not refund job %s now; it is refunded at next start-up", reservation.id)
@@ -492,8 +510,9 @@ class JobRunner:
         )
 
     async def _call(self, request: UpstreamRequest, ticket: Ticket, holding: Holding | None) -> ImageResult:
+        gate = metered_gate(ticket, self._scheduler, self.metrics)
         if isinstance(request, GenerateRequest):
-            return await self._images.generate(request, gate=ticket.gate, holding=holding)
+            return await self._images.generate(request, gate=gate, holding=holding)
         if isinstance(request, EditRequest):
-            return await self._images.edit(request, gate=ticket.gate, holding=holding)
-        return await self._images.vary(request, gate=ticket.gate, holding=holding)
+            return await self._images.edit(request, gate=gate, holding=holding)
+        return await self._images.vary(request, gate=gate, holding=holding)

@@ -20,6 +20,8 @@ import aiohttp
 from multidict import CIMultiDict
 from yarl import URL
 
+from bot.metrics import Metrics
+
 from .builtin_models import BUILTIN_MODELS
 from .catalogue import Endpoint, ModelCatalogue, ModelSpec
 from .datatypes import (
@@ -95,6 +97,7 @@ class ImagesClient:
         max_held_bytes: int | None = None,
         inline_parse_limit: int = INLINE_PARSE_LIMIT,
         serial_parse_limit: int = SERIAL_PARSE_LIMIT,
+        metrics: Metrics | None = None,
     ) -> None:
         if max_retries < 0:
             raise ValueError("max_retries must be >= 0")
@@ -115,6 +118,7 @@ class ImagesClient:
         self.budget = ResponseBudget(max_held_bytes) if max_held_bytes else None
         self._inline_parse_limit = inline_parse_limit
         self._serial_parse_limit = serial_parse_limit
+        self._metrics = metrics or Metrics()
 
     @property
     def session(self) -> aiohttp.ClientSession | None:
@@ -211,6 +215,28 @@ class ImagesClient:
             return None
         return parse_model_list(payload)
 
+    async def check_key(self) -> None:
+        """One cheap authenticated call (the models list): returns if the backend takes the key, raises
+        ``AuthenticationFailed`` (401) or another ``ImagesAPIError`` (network errors included) if not."""
+        url = (
+            f"{self._base_url}/openai/models?api-version={quote(self._azure_api_version, safe='')}"
+            if self._azure
+            else f"{self._base_url}/models"
+        )
+        try:
+            async with self._get_session().get(
+                url, headers=self._headers(), allow_redirects=False, timeout=_LIST_MODELS_TIMEOUT
+            ) as response:
+                if response.status != 200:
+                    raw = await _read_capped(response.content, _MAX_ERROR_BODY)
+                    raise error_from_response(
+                        response.status, raw, CIMultiDict(response.headers), secrets=(self._api_key,)
+                    )
+        except TimeoutError:
+            raise APITimeout(message=f"no answer within {_LIST_MODELS_TIMEOUT.total:.0f}s") from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise APIConnectionError(message=self._scrub(f"{type(exc).__name__}: {exc}")) from None
+
     @property
     def _azure(self) -> bool:
         return self._api_type == "azure"
@@ -249,9 +275,9 @@ class ImagesClient:
             attempt = retries_done + 1
             try:
                 if gate is None:
-                    result = await self._attempt(url, payload(), holding)
+                    result = await self._attempt(url, payload(), holding, spec.name)
                 else:
-                    result = await gate(images, lambda: self._attempt(url, payload(), holding))
+                    result = await gate(images, lambda: self._attempt(url, payload(), holding, spec.name))
             except ImagesAPIError as error:
                 decision = decide_retry(
                     error, retries_done=retries_done, max_retries=self._max_retries, random=self._random
@@ -293,13 +319,13 @@ class ImagesClient:
             )
             return result
 
-    async def _attempt(self, url: str, payload: Payload, holding: Holding | None) -> ImageResult:
+    async def _attempt(self, url: str, payload: Payload, holding: Holding | None, model: str) -> ImageResult:
         """One request: send, read, parse. The body is held against the response budget while it is
         read and parsed, then only its images (until the job releases its holding)."""
         own = holding if holding is not None else self.holding()  # a call outside any job: its own
         held = 0  # bytes this attempt holds: its body's, then its images'
         try:
-            status, response_headers, raw, held = await self._send(url, payload, own)
+            status, response_headers, raw, held = await self._send(url, payload, own, model)
             if not 200 <= status < 300:
                 raise error_from_response(status, bytes(raw), response_headers, secrets=(self._api_key,))
             request_id = header(response_headers, "x-request-id")
@@ -325,16 +351,20 @@ class ImagesClient:
         )
 
     async def _send(
-        self, url: str, payload: Payload, holding: Holding | None
+        self, url: str, payload: Payload, holding: Holding | None, model: str
     ) -> tuple[int, CIMultiDict[str], bytes | bytearray, int]:
         """POST and read the whole answer: status, headers, body, and the bytes taken from the
-        budget for it (a success body is read only once the budget has room for it)."""
+        budget for it (a success body is read only once the budget has room for it). Counted and
+        timed by model and status (or how it failed)."""
         kind, body = payload
         kwargs: dict[str, Any] = {"json": body} if kind == "json" else {"data": body}
+        clock = asyncio.get_running_loop().time
+        started, status = clock(), "connection_error"
         try:
             async with self._get_session().post(
                 url, headers=self._headers(), allow_redirects=False, **kwargs
             ) as response:
+                status = str(response.status)
                 response_headers = CIMultiDict(response.headers)
                 if not 200 <= response.status < 300:
                     raw = await _read_capped(response.content, _MAX_ERROR_BODY)
@@ -349,9 +379,16 @@ class ImagesClient:
                     holding.adjust(expected, 0)
                     raise
         except TimeoutError:
+            status = "timeout"
             raise APITimeout(message=f"no complete response within {self._timeout.total}s") from None
         except (aiohttp.ClientError, OSError) as exc:
+            status = "connection_error"
             raise APIConnectionError(message=self._scrub(f"{type(exc).__name__}: {exc}")) from None
+        except asyncio.CancelledError:
+            status = "cancelled"
+            raise
+        finally:
+            self._metrics.upstream_request(model, status, clock() - started)
 
     async def _parse(self, raw: bytes | bytearray, *, status: int, request_id: str | None) -> ParsedBody:
         """Parse a success body: inline when small; else in a worker thread (base64 of big images

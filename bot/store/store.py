@@ -100,6 +100,14 @@ class Store(Recovery, JobRecords, ServerSettings):
     async def close(self) -> None:
         await self._database.close()
 
+    async def ping(self) -> None:
+        """One trivial read, for a health check: raises if the database doesn't answer."""
+
+        async def run(db: Connection) -> None:
+            await db.execute_fetchall("SELECT 1")
+
+        await self._database.read(run)
+
     async def __aenter__(self) -> Self:
         return self
 

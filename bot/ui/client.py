@@ -2,6 +2,8 @@
 
 It receives every service ready made (``bot.app.create_bot`` builds them, the cogs and the buttons)
 and owns them from then on: ``close`` finishes the running jobs and closes the services.
+``build_bot`` makes an ``ImageBot`` (one gateway connection) or, with SHARD_COUNT, a
+``ShardedImageBot``: the same bot as discord.py's ``AutoShardedBot`` on the shards SHARD_IDS.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -20,6 +23,8 @@ from bot.config import Config
 from bot.core import text
 from bot.core.pipeline import JobRunner, utcnow
 from bot.images import ImagesClient, ModelRegistry
+from bot.metrics import Metrics
+from bot.monitor import Monitor
 from bot.store import Store
 from bot.ui.audit import AuditLog
 from bot.ui.entry import JobEntry
@@ -40,9 +45,12 @@ class Services:
     runner: JobRunner
     entry: JobEntry
     audit: AuditLog
+    metrics: Metrics
+    monitor: Monitor  # serving /healthz and /metrics when METRICS_PORT is set
 
     async def aclose(self) -> None:
         try:
+            await self.monitor.aclose()
             await self.images.aclose()
         finally:
             await self.store.close()
@@ -83,11 +91,30 @@ class ImageBot(commands.Bot):
             help_command=None,
             tree_cls=CommandTree,
             allowed_mentions=discord.AllowedMentions(everyone=False, roles=False, replied_user=False),
+            **self.connection_options(services.config),
         )
         self.services = services
         self.leases = LeaseKeeper(self, services.store, lease=services.config.instance_lease)
+        services.monitor.connection = self.connection_problem
         self._interrupted: list[tuple[int | None, int]] = []  # (channel, user) owed a notice
         self._shut_down = False
+
+    @staticmethod
+    def connection_options(config: Config) -> dict[str, Any]:
+        """What discord.py's constructor is told of the gateway connection(s): nothing, for one."""
+        return {}
+
+    def connection_problem(self) -> str | None:
+        """Why this process is not connected to Discord (None: it is), for ``/healthz``."""
+        if self.is_closed() or not self.is_ready():
+            return "not connected to Discord"
+        if self.ws is None or not self.ws.open:
+            return "the connection to Discord is down (reconnecting)"
+        return None
+
+    def shards_text(self) -> str:
+        """The shards this process runs, for the ready line (nothing when unsharded)."""
+        return ""
 
     async def setup_hook(self) -> None:
         await self.recover()
@@ -104,6 +131,7 @@ class ImageBot(commands.Bot):
         unfinished = await store.refund_unfinished(now=utcnow())
         if unfinished:
             log.warning("refunded %d job(s) left unfinished by the previous run", len(unfinished))
+            self.services.metrics.images(refunded=sum(job.amount for job in unfinished))
         self._interrupted = [(job.channel_id, job.user_id) for job in unfinished]
         self._interrupted += [(notice.channel_id, notice.user_id) for notice in await store.owed_notices()]
 
@@ -172,9 +200,10 @@ class ImageBot(commands.Bot):
         off that nothing was charged (once)."""
         if self.user is not None and self.application_id is not None:
             log.info(
-                "ready as %s in %d server(s); invite: %s",
+                "ready as %s in %d server(s)%s; invite: %s",
                 self.user,
                 len(self.guilds),
+                self.shards_text(),
                 invite_url(self.application_id),
             )
         interrupted, self._interrupted = self._interrupted, []
@@ -207,3 +236,33 @@ class ImageBot(commands.Bot):
             await super().close()
         finally:
             await self.services.aclose()
+
+
+class ShardedImageBot(ImageBot, commands.AutoShardedBot):
+    """The same bot on the shards SHARD_IDS of SHARD_COUNT: one gateway connection per shard."""
+
+    @staticmethod
+    def connection_options(config: Config) -> dict[str, Any]:
+        assert config.shard_count is not None
+        ids = config.shard_ids if config.shard_ids is not None else range(config.shard_count)
+        return {"shard_count": config.shard_count, "shard_ids": list(ids)}
+
+    def connection_problem(self) -> str | None:
+        if self.is_closed() or not self.is_ready():
+            return "not connected to Discord"
+        if not self.shards:
+            return "no shard connected to Discord"
+        down = sorted(shard_id for shard_id, shard in self.shards.items() if shard.is_closed())
+        if down:
+            return f"shard(s) {', '.join(map(str, down))} not connected to Discord"
+        return None
+
+    def shards_text(self) -> str:
+        return f" on shard(s) {', '.join(map(str, sorted(self.shards)))} of {self.shard_count}"
+
+
+def build_bot(services: Services) -> ImageBot:
+    """The bot for the configuration: sharded when SHARD_COUNT is set, else one connection."""
+    if services.config.shard_count is not None:
+        return ShardedImageBot(services)
+    return ImageBot(services)

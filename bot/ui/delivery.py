@@ -23,6 +23,7 @@ from bot.core import text
 from bot.core.pipeline import Delivery, Posted
 from bot.errors import DeliveryFailed
 from bot.imaging import encode_to_fit
+from bot.metrics import Metrics
 from bot.ui.controls import Controls
 
 log = logging.getLogger(__name__)
@@ -187,11 +188,13 @@ def batches(sizes: list[int], budget: int) -> list[range]:
 
 
 async def with_retries(
-    send: Callable[[], Awaitable[None]], pauses: tuple[float, ...] = DELIVERY_BACKOFF
+    send: Callable[[], Awaitable[None]],
+    pauses: tuple[float, ...] = DELIVERY_BACKOFF,
+    metrics: Metrics | None = None,
 ) -> None:
     """Retry what Discord failed transiently (5xx, timeouts); anything else is final at once.
 
-    Raises DeliveryFailed when the message could not be posted.
+    Raises DeliveryFailed when the message could not be posted. Each retry is counted in ``metrics``.
     """
     for attempt, pause in enumerate((*pauses, None)):
         try:
@@ -204,6 +207,8 @@ async def with_retries(
             log.warning(
                 "Discord failed a delivery (attempt %d), retrying in %.0fs: %s", attempt + 1, pause, error
             )
+            if metrics is not None:
+                metrics.delivery_retried()
             await asyncio.sleep(pause)
 
 
@@ -219,7 +224,12 @@ def file_budget(target: Target) -> int:
 
 
 async def post(
-    target: Target, controls: Controls, delivery: Delivery, *, pauses: tuple[float, ...] = DELIVERY_BACKOFF
+    target: Target,
+    controls: Controls,
+    delivery: Delivery,
+    *,
+    pauses: tuple[float, ...] = DELIVERY_BACKOFF,
+    metrics: Metrics | None = None,
 ) -> Posted:
     """Post the delivery; how many images reached the channel (only those are charged), and where
     the result's first message is."""
@@ -250,7 +260,7 @@ async def post(
                     buffer.close()
 
         try:
-            await with_retries(send_group, pauses)
+            await with_retries(send_group, pauses, metrics)
         except DeliveryFailed as error:
             if posted == 0:
                 raise

@@ -52,6 +52,7 @@ class JobEntry:
         self.controls = controls
         #: pauses before the 2nd and 3rd attempt at a result message Discord failed (5xx, timeouts)
         self.delivery_pauses = DELIVERY_BACKOFF
+        self.metrics = runner.metrics  # delivery retries are counted with the runner's jobs
 
     async def run(self, interaction: discord.Interaction, job: Job, prepare: Prepare | None = None) -> None:
         check_can_post(interaction.app_permissions)  # before anything is held or spent
@@ -61,7 +62,7 @@ class JobEntry:
         await self.runner.run(
             job,
             claim,
-            functools.partial(post, target, self.controls, pauses=self.delivery_pauses),
+            functools.partial(post, target, self.controls, pauses=self.delivery_pauses, metrics=self.metrics),
             prepare,
             on_queue=QueueDisplay(interaction, claim.id, self.controls),
             file_budget=file_budget(target),
@@ -173,7 +174,9 @@ class JobEntry:
             await self.runner.run(
                 job,
                 claim,
-                functools.partial(post, target, self.controls, pauses=self.delivery_pauses),
+                functools.partial(
+                    post, target, self.controls, pauses=self.delivery_pauses, metrics=self.metrics
+                ),
                 attachments.prepare(recipe, spec, [attachment]),
                 file_budget=file_budget(target),
                 on_budget_alert=functools.partial(self.audit.budget_alert, message.guild),

@@ -82,6 +82,10 @@ class RateWindow:
                 return sent_at + keep - now
         return keep  # unreachable: a request never asks for more than the limit
 
+    def paused_for(self) -> float:
+        """Seconds every request is still held after a 429 (0: none is)."""
+        return max(0.0, self._paused_until - self._clock())
+
     def record(self, images: int) -> None:
         self._sent.append((self._clock(), images))
         self._sent_images += images

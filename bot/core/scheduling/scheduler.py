@@ -282,6 +282,32 @@ class Scheduler:
         if taken is not None and taken not in best:
             taken.progress.show(0)
 
+    # --- read by the operator's health check and metrics (nothing here changes the scheduler) ---
+
+    @property
+    def waiting(self) -> int:
+        """Upstream requests waiting for their turn."""
+        return len(self._queue)
+
+    def paused_for(self) -> float:
+        """Seconds every request is still held after a 429 (0: none is)."""
+        return self.rate.paused_for()
+
+    def stalled(self) -> str | None:
+        """Why requests wait that nothing will let go (None: none does): no dispatcher, or one asleep
+        while the head of the queue could go now. Momentarily true as a timer fires; a health check
+        reports it only when it lasts."""
+        if not len(self._queue):
+            return None
+        if self._dispatcher is None or self._dispatcher.done():
+            return "requests wait but nothing hands out turns"
+        head = self._queue.peek()
+        if head is None or self._doorbell is None:  # everyone parked, or the dispatcher is at work
+            return None
+        if self.share.delay(head.user, head.images) <= 0 and self._delay(head.images) == 0:
+            return "the next request could go but waits"
+        return None
+
 
 def _current_task_cancelling() -> bool:
     task = asyncio.current_task()

@@ -93,6 +93,13 @@ class SharedScheduler(Scheduler):
         super().stop(reason)
         self._spawn(self._withdraw())
 
+    def stalled(self) -> str | None:
+        """Only a dead dispatcher: a request that could go by this process's own count may rightly
+        wait while other processes' members have their turns."""
+        if len(self._queue) and (self._dispatcher is None or self._dispatcher.done()):
+            return "requests wait but nothing hands out turns"
+        return None
+
     async def _dispatch(self) -> None:
         try:
             while len(self._queue):
