@@ -198,10 +198,12 @@ async def migrate(connection: asyncpg.Connection, migrations: Sequence[Migration
     Each runs in its own transaction together with the row that records it, under an advisory lock,
     so processes starting at once never apply one twice."""
     latest = check_migrations(migrations)
-    await connection.execute(
-        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ "
-        "NOT NULL DEFAULT now())"
-    )
+    async with connection.transaction():  # under the lock: two processes starting at once race here
+        await connection.execute("SELECT pg_advisory_xact_lock($1, 0)", MIGRATION_LOCK)
+        await connection.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at "
+            "TIMESTAMPTZ NOT NULL DEFAULT now())"
+        )
     applied: list[int] = []
     for migration in migrations:
         async with connection.transaction():

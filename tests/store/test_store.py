@@ -828,3 +828,15 @@ async def test_purging_keeps_what_reports_count_and_forgets_the_rest(store):
     found = await store.usage(GUILD, start=NOW - timedelta(days=1), end=NOW + timedelta(days=1))
     assert found.by_model["gpt-image-2"].images == 2 and found.total.spend_usd == pytest.approx(0.25)
     assert await store.purge(before=NOW + timedelta(days=1)) == 0  # nothing left to forget
+
+
+async def test_processes_opening_a_new_database_at_once_migrate_it_once(database):
+    opened = await asyncio.gather(
+        *(Store.open(database, default_policy=DEFAULT, owner=f"p{i}") for i in range(6))
+    )
+    try:
+        await opened[0].reserve(GUILD, ALICE, 1, now=NOW)
+        assert (await opened[5].status(GUILD, ALICE, now=NOW)).reserved == 1
+    finally:
+        for store in opened:
+            await store.close()

@@ -101,7 +101,7 @@ class SharedScheduler(Scheduler):
         return None
 
     async def _dispatch(self) -> None:
-        try:
+        while True:
             while len(self._queue):
                 delay = await self._hand_out()
                 if delay == 0:
@@ -112,9 +112,10 @@ class SharedScheduler(Scheduler):
                 await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 self._doorbell.cancel()
                 self._doorbell = None
-        finally:
-            if self._registered and not len(self._queue):
+            if self._registered:
                 await self._withdraw()
+            if not len(self._queue):  # a request that came while withdrawing is this run's too
+                return
 
     async def _hand_out(self) -> float | None:
         """Start one request if the shared limiter says so (0); else how long to wait (None: until
