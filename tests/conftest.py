@@ -145,3 +145,13 @@ def world(env) -> World:
         bob=guild.add_member(env.create_user("bob")),
         admin=guild.add_member(env.create_user("ada"), roles=[admins]),
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Skipped PostgreSQL tests are told in one line: how many, and how to run them."""
+    skipped = [
+        r for r in terminalreporter.stats.get("skipped", []) if "PostgreSQL tests skipped" in str(r.longrepr)
+    ]
+    if skipped:
+        line = postgres.HOW_TO_RUN.format(url=postgres.redacted(postgres.base_url()))
+        terminalreporter.write_line(f"{len(skipped)} {line}")
