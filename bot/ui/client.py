@@ -94,7 +94,9 @@ class ImageBot(commands.Bot):
             **self.connection_options(services.config),
         )
         self.services = services
-        self.leases = LeaseKeeper(self, services.store, lease=services.config.instance_lease)
+        self.leases = LeaseKeeper(
+            self, services.store, services.metrics, lease=services.config.instance_lease
+        )
         services.monitor.connection = self.connection_problem
         self._interrupted: list[tuple[int | None, int]] = []  # (channel, user) owed a notice
         self._shut_down = False

@@ -21,6 +21,7 @@ from discord.ext import commands, tasks
 
 from bot.core import text
 from bot.core.pipeline import utcnow
+from bot.metrics import Metrics
 from bot.store import Store
 
 __all__ = ["LeaseKeeper", "tell_interrupted"]
@@ -44,9 +45,10 @@ async def tell_interrupted(bot: commands.Bot, jobs: Iterable[tuple[int | None, i
 
 
 class LeaseKeeper:
-    def __init__(self, bot: commands.Bot, store: Store, *, lease: float) -> None:
+    def __init__(self, bot: commands.Bot, store: Store, metrics: Metrics, *, lease: float) -> None:
         self._bot = bot
         self._store = store
+        self._metrics = metrics
         self.lease = timedelta(seconds=lease)
         self.loop = tasks.loop(seconds=max(1.0, lease / 3))(self._tick)
 
@@ -68,5 +70,6 @@ class LeaseKeeper:
             log.warning("couldn't renew this process's lease; trying again", exc_info=True)
             return
         if vanished:
+            self._metrics.images(refunded=sum(job.amount for job in vanished))
             await self._bot.wait_until_ready()
             await tell_interrupted(self._bot, [(job.channel_id, job.user_id) for job in vanished])

@@ -18,7 +18,6 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Hashable, Mapping
 from typing import Any, Protocol, TypeVar
 
-from bot.errors import BotError
 from bot.images import RateLimited
 
 from .scheduler import Scheduler, Ticket, Waiter
@@ -88,10 +87,6 @@ class SharedScheduler(Scheduler):
             # Every process holds the pause before this request is retried or given up.
             await asyncio.gather(*self._background, return_exceptions=True)
             raise
-
-    def stop(self, reason: BotError) -> None:
-        super().stop(reason)
-        self._spawn(self._withdraw())
 
     def stalled(self) -> str | None:
         """Only a dead dispatcher: a request that could go by this process's own count may rightly
