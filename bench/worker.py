@@ -25,6 +25,7 @@ BENCHMARKS = {
     "fit_still": "8: a photo-like 1536x1024 PNG fitted into 1 MB and 400 KB",
     "usage_report": "9: /admin usage over 100,000 stored jobs",
     "compare": "this bot vs a BASELINE peer-shaped bot: limit, fairness, acknowledgement, scaling",
+    "scale": "11: 1, 2 and 4 processes on one PostgreSQL at the limit; jobs/s before it binds",
 }
 
 
