@@ -43,6 +43,7 @@ class Turn:
 
     member: str | None
     wait: float | None = None
+    sent: int | None = None  # images every process sent within the window, where it was counted
 
 
 class Turns:
@@ -95,7 +96,7 @@ class Turns:
                     wait_until = int(sent_at) + self._window
                     if used - freed + images <= images_cap:
                         break
-                return Turn(None, max(0.0, (wait_until - now) / 1_000_000))
+                return Turn(None, max(0.0, (wait_until - now) / 1_000_000), used)
             await db.execute("INSERT INTO turns_sent (sent_at, images) VALUES (?, ?)", (now, images))
             await db.execute(  # "WHERE true": SQLite's parser needs it before ON CONFLICT
                 "INSERT INTO turn_members (member, last_turn) "
@@ -108,7 +109,7 @@ class Turns:
                 (REMEMBERED_TURNS,),
             )
             await self._announce(db)
-            return Turn(str(member))
+            return Turn(str(member), sent=used + images)
 
         return await self._database.write(run, lock=LIMITER_LOCK)
 

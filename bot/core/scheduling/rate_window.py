@@ -56,6 +56,10 @@ class RateWindow:
         self._pauses_in_a_row = 0
         self._cap: _UpstreamCap | None = None
         self.tokens_per_image: float | None = None  # learned from responses' usage
+        # Images other processes sharing the account sent within the window, as the shared limiter
+        # last counted them (bot.core.scheduling.shared): spending upstream's headers report that is
+        # known, not a reason to hold back.
+        self.elsewhere = 0
 
     @property
     def images_per_minute(self) -> int:
@@ -132,7 +136,7 @@ class RateWindow:
             return
         self._learn_account_limit(info)
         now = self._clock()
-        ours = self.images_per_minute - self.used()
+        ours = self.images_per_minute - self.used() - self.elsewhere
         caps = []
         if info.remaining_requests is not None and info.reset_requests:
             caps.append(_UpstreamCap(info.remaining_requests, now + info.reset_requests))

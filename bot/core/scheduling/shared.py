@@ -39,6 +39,9 @@ class TurnLike(Protocol):
     @property
     def wait(self) -> float | None: ...
 
+    @property
+    def sent(self) -> int | None: ...
+
 
 class TurnSource(Protocol):
     async def take(self, waiting: Mapping[str, int], *, now: int, limit: int | None = None) -> TurnLike: ...
@@ -141,10 +144,12 @@ class SharedScheduler(Scheduler):
             return RETRY_AFTER_STORE_ERROR
         self._registered = True
         chosen = ready.get(turn.member) if turn.member is not None else None
-        if chosen is not None and chosen in self._queue.heads():
+        taken = chosen is not None and chosen in self._queue.heads()
+        if chosen is not None and taken:
             self._take(chosen)
-            return 0
-        return _sooner(turn.wait, parked_for)
+        if turn.sent is not None:  # what the others sent is known spending, not upstream's own news
+            self.rate.elsewhere = max(0, turn.sent - self.rate.used())
+        return 0 if taken else _sooner(turn.wait, parked_for)
 
     async def _withdraw(self) -> None:
         self._registered = False

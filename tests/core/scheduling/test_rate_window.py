@@ -96,3 +96,13 @@ def test_tokens_per_image_lean_to_the_largest_seen():
     rate.observe(None, images=1, tokens=1_000)
 
     assert rate.tokens_per_image is not None and rate.tokens_per_image >= 4_000
+
+
+def test_what_other_processes_sent_is_not_mistaken_for_unknown_spending():
+    rate, _ = window(50)
+    send(rate, 5)
+    rate.elsewhere = 30  # the shared limiter counted 30 images from the other processes
+    rate.observe(RateLimitInfo(limit_requests=50, remaining_requests=15, reset_requests=59.0))
+    assert rate.delay(10) == 0  # 50 - 5 - 30 = 15 left: upstream agrees, nothing is held
+    rate.observe(RateLimitInfo(limit_requests=50, remaining_requests=4, reset_requests=59.0))
+    assert rate.delay(5) == pytest.approx(59.0)  # fewer than that: someone else spends; held
